@@ -1,0 +1,1 @@
+"""The Reflex app: pages, and the API mounted on its backend."""

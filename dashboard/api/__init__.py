@@ -1,0 +1,1 @@
+"""The REST API (``/api/v3``), mounted on the Reflex backend."""

@@ -1,0 +1,44 @@
+"""The FastAPI application Reflex mounts: ``/health``, ``/api/v3/...`` and the OpenAPI docs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from dashboard.api import auth, health
+from dashboard.api.errors import error_response, install_error_handlers
+from dashboard.api.guard import API_PREFIX, ApiGuard
+from services.settings import get_settings
+
+PUBLIC_API_PATHS = frozenset(
+    [f"{API_PREFIX}/health"] + [f"{API_PREFIX}{path}" for path in auth.PUBLIC_PATHS]
+)
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_api() -> FastAPI:
+    """Build the API app (one per process; tests build their own)."""
+    api = FastAPI(
+        title="Document Workflow Chain API",
+        version="3.0.0",
+        description="Build and run document workflows. Authenticate with a bearer token from /api/v3/auth/login.",
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(api)
+    api.include_router(health.liveness_router)
+    v3 = APIRouter(prefix=API_PREFIX)
+    v3.include_router(health.router)
+    v3.include_router(auth.router)
+    api.include_router(v3)
+
+    @api.api_route(API_PREFIX + "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    async def unknown_route(path: str) -> object:
+        return error_response(404, f"There is no API route '/{path}' here; see /docs for the list.")
+
+    api.add_middleware(ApiGuard, public_paths=PUBLIC_API_PATHS,
+                       max_body_bytes=lambda: get_settings().api_max_body_bytes)
+    return api

@@ -1,0 +1,52 @@
+"""Dependencies a handler declares in its signature: the DB session, the caller, their IP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.user import User
+from services import errors
+from services.auth import service as auth
+from services.auth.tokens import AccessClaims
+from services.db import open_session
+
+# Declared so OpenAPI shows the lock; the token itself was already verified by ApiGuard.
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v3/auth/login")
+
+
+async def get_session() -> AsyncIterator[AsyncSession]:
+    async with open_session() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_claims(request: Request,
+               _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> AccessClaims:
+    claims = request.scope.get("state", {}).get("claims")
+    if not isinstance(claims, AccessClaims):
+        raise errors.AuthenticationFailed("Sign in first: send 'Authorization: Bearer <access token>'.")
+    return claims
+
+
+ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
+
+
+async def get_current_user(claims: ClaimsDep, session: SessionDep) -> User:
+    return await auth.authenticate(claims, session=session)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+ClientIP = Annotated[str, Depends(get_client_ip)]

@@ -1,0 +1,1 @@
+"""Users, passwords, tokens, roles, rate limits and the audit log."""

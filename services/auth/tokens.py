@@ -1,0 +1,87 @@
+"""Short-lived JWT access tokens (HS256) and opaque refresh-token secrets.
+
+JWTs are signed with ``joserfc``, the JOSE library of the Authlib project (Authlib 1.9
+deprecates its own ``authlib.jose`` in favour of it and depends on it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from models.base import utcnow
+from models.user import Role
+from services import errors
+from services.settings import get_settings
+
+_ALGORITHM = "HS256"
+_ISSUER = "dwc"
+_LEEWAY_SECONDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a valid access token says about its bearer."""
+
+    user_id: uuid.UUID
+    role: Role
+    jti: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAccessToken:
+    token: str
+    expires_in: int
+
+
+def _key() -> OctKey:
+    return OctKey.import_key(get_settings().signing_secret())
+
+
+def issue_access_token(user_id: uuid.UUID, role: Role) -> IssuedAccessToken:
+    """Sign an access token for ``user_id`` valid for ``ACCESS_TOKEN_MINUTES``."""
+    lifetime = get_settings().access_token_minutes * 60
+    now = int(utcnow().timestamp())
+    claims = {"sub": str(user_id), "role": role.value, "iat": now, "exp": now + lifetime,
+              "jti": uuid.uuid4().hex, "iss": _ISSUER}
+    token = jwt.encode({"alg": _ALGORITHM}, claims, _key(), algorithms=[_ALGORITHM])
+    return IssuedAccessToken(token=token, expires_in=lifetime)
+
+
+def decode_access_token(token: str) -> AccessClaims:
+    """Verify signature, issuer and expiry; raise ``AuthenticationFailed`` otherwise."""
+    try:
+        decoded = jwt.decode(token, _key(), algorithms=[_ALGORITHM])
+        registry = jwt.JWTClaimsRegistry(leeway=_LEEWAY_SECONDS, iss={"essential": True, "value": _ISSUER},
+                                         exp={"essential": True}, sub={"essential": True},
+                                         jti={"essential": True})
+        registry.validate(decoded.claims)
+        claims = decoded.claims
+        return AccessClaims(user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]), jti=str(claims["jti"]),
+                            expires_at=int(claims["exp"]))
+    except (JoseError, ValueError, KeyError, TypeError) as exc:
+        message = "Your session has expired; sign in again." if "expired" in str(exc).lower() else (
+            "The access token is not valid; sign in again.")
+        raise errors.AuthenticationFailed(message) from exc
+
+
+def new_refresh_secret() -> str:
+    """A fresh opaque refresh token (returned once, stored only as its hash)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_secret(secret: str) -> str:
+    """SHA-256 of a refresh token: enough for a 256-bit random secret, and indexable."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def refresh_lifetime() -> timedelta:
+    return timedelta(days=get_settings().refresh_token_days)

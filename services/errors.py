@@ -1,0 +1,66 @@
+"""The product's one error tree. Services raise these; entry points map them once.
+
+    DomainError                      base: a sentence for people, a code for machines
+    ├── NotFound                     the thing asked for does not exist (or is not yours)
+    ├── Conflict                     it exists already / changed under you
+    ├── ValidationFailed             input is wrong; ``details`` says which field and why
+    ├── AuthenticationFailed         no valid credentials
+    ├── PermissionDenied             valid credentials, but the role does not allow it
+    ├── RateLimited                  too many attempts; ``retry_after`` seconds to wait
+    └── ServiceUnavailable           a dependency (database, Redis, provider) is down
+        └── ProviderUnavailable      an external provider could not be reached
+
+The API maps each class to an HTTP status in ``dashboard/api/errors.py``; the UI shows
+``message`` inline through ``state/errors.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class ValidationFailed(DomainError):
+    code = "validation_failed"
+
+
+class AuthenticationFailed(DomainError):
+    code = "authentication_failed"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+
+
+class ProviderUnavailable(ServiceUnavailable):
+    code = "provider_unavailable"

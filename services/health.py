@@ -1,0 +1,86 @@
+"""Readiness checks: can this process reach what it depends on, and how fast?"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import text
+
+from services.db import get_engine
+from services.redis_client import get_redis
+
+CheckStatus = Literal["ok", "degraded", "down", "not_configured"]
+_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHealth:
+    """One dependency's state: status, round-trip latency and what went wrong, if anything."""
+
+    name: str
+    status: CheckStatus
+    latency_ms: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """The whole process: ready when the database answers; Redis may only degrade it."""
+
+    components: list[ComponentHealth]
+
+    @property
+    def status(self) -> CheckStatus:
+        states = {c.name: c.status for c in self.components}
+        if states.get("database") == "down":
+            return "down"
+        if any(s in ("down", "degraded") for s in states.values()):
+            return "degraded"
+        return "ok"
+
+
+async def _timed(name: str, probe_coro: object) -> ComponentHealth:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(probe_coro, timeout=_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+    except TimeoutError:
+        return ComponentHealth(name, "down", None, f"no answer within {_TIMEOUT_SECONDS:.0f} s")
+    except Exception as exc:  # a health check reports every failure; it never raises
+        return ComponentHealth(name, "down", None, f"{type(exc).__name__}: {exc}"[:300])
+    return ComponentHealth(name, "ok", round((time.perf_counter() - started) * 1000, 2))
+
+
+async def _ping_database() -> None:
+    async with get_engine().connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def check_database() -> ComponentHealth:
+    """Run ``SELECT 1`` on the configured database."""
+    return await _timed("database", _ping_database())
+
+
+async def check_redis() -> ComponentHealth:
+    """PING Redis, when configured."""
+    client = get_redis()
+    if client is None:
+        return ComponentHealth("redis", "not_configured", detail="REDIS_URL unset: in-process cache and queue")
+    return await _timed("redis", client.ping())
+
+
+def queue_health(redis_state: ComponentHealth) -> ComponentHealth:
+    """The job queue: Redis-backed when Redis is configured, in-process otherwise."""
+    if redis_state.status == "not_configured":
+        return ComponentHealth("queue", "ok", 0.0, "in-process queue")
+    if redis_state.status != "ok":
+        return ComponentHealth("queue", "degraded", None, "Redis unreachable: " + redis_state.detail)
+    return ComponentHealth("queue", "ok", redis_state.latency_ms, "Redis queue")
+
+
+async def readiness() -> Readiness:
+    """Check every dependency concurrently."""
+    database, redis_state = await asyncio.gather(check_database(), check_redis())
+    return Readiness([database, redis_state, queue_health(redis_state)])

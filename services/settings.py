@@ -1,0 +1,93 @@
+"""The one reader of the environment: every setting the product uses, with its default.
+
+Names are read as written here (``DATABASE_URL``) or with the ``DWC_`` prefix
+(``DWC_DATABASE_URL``); a ``.env`` file in the working directory is read when present.
+``.env.example`` lists every setting with its default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+_WEAK_SECRETS = frozenset({"changeme", "secret", "jwt-secret", "change-me", "password"})
+_MIN_SECRET_LENGTH = 32
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept both the documented name and its ``DWC_``-prefixed form."""
+    return AliasChoices(name, f"DWC_{name}")
+
+
+class Settings(BaseSettings):
+    """Every environment variable the product reads, typed and validated once."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    environment: Environment = Field(default="development", validation_alias=_env("ENVIRONMENT"))
+    data_dir: Path = Field(default=Path("data"), validation_alias=_env("DATA_DIR"))
+    database_url: str = Field(default="", validation_alias=_env("DATABASE_URL"))
+    redis_url: str = Field(default="", validation_alias=_env("REDIS_URL"))
+    jwt_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("JWT_SECRET"))
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60, validation_alias=_env("ACCESS_TOKEN_MINUTES"))
+    refresh_token_days: int = Field(default=14, ge=1, le=365, validation_alias=_env("REFRESH_TOKEN_DAYS"))
+    login_max_failures: int = Field(default=5, ge=1, validation_alias=_env("LOGIN_MAX_FAILURES"))
+    login_failure_window_seconds: int = Field(
+        default=15 * 60, ge=1, validation_alias=_env("LOGIN_FAILURE_WINDOW_SECONDS")
+    )
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, validation_alias=_env("API_MAX_BODY_BYTES"))
+    secure_cookies: bool = Field(default=True, validation_alias=_env("SECURE_COOKIES"))
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _refuse_weak_secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and (raw.lower() in _WEAK_SECRETS or len(raw) < _MIN_SECRET_LENGTH):
+            msg = f"JWT_SECRET must be at least {_MIN_SECRET_LENGTH} random characters (unset it to generate one)"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file under the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dwc.db').resolve()}"
+
+    def signing_secret(self) -> str:
+        """The JWT signing secret: the configured one, or one generated once and kept on disk."""
+        configured = self.jwt_secret.get_secret_value()
+        if configured:
+            return configured
+        return _persisted_secret(self.data_dir / "jwt_secret")
+
+
+def _persisted_secret(path: Path) -> str:
+    """Read the secret kept at ``path``, creating it atomically on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.chmod(0o600)
+        try:
+            # A hard link never overwrites: two processes starting together keep one secret.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

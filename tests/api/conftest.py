@@ -1,0 +1,42 @@
+"""An httpx client on the real ASGI API, its DB session joined to the test's rolled-back transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dashboard.api.app import create_api
+from dashboard.api.deps import get_session
+
+PASSWORD = "amber-falcon-lantern-42"
+Headers = dict[str, str]
+
+
+@pytest.fixture
+async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    api = create_api()
+
+    async def _test_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    api.dependency_overrides[get_session] = _test_session
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def sign_up(client: httpx.AsyncClient) -> Callable[[str], Awaitable[Headers]]:
+    """Register ``email`` and return the headers of its signed-in session."""
+
+    async def _sign_up(email: str) -> Headers:
+        created = await client.post("/api/v3/auth/register", json={"email": email, "password": PASSWORD})
+        assert created.status_code == 201, created.text
+        login = await client.post("/api/v3/auth/login", json={"email": email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    return _sign_up

@@ -1,0 +1,94 @@
+"""Fixtures shared by every test: isolated settings, migrated databases, per-test rollback."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+# Settings are read once per process: point them at a scratch data folder before any import.
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="dwc-tests-"))
+os.environ["DWC_DATA_DIR"] = str(_DATA_DIR)
+os.environ["DWC_ENVIRONMENT"] = "test"
+for _name in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET"):
+    os.environ.pop(_name, None)
+
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
+
+from services.auth.rate_limit import reset_login_failures_counter  # noqa: E402
+from services.db import create_engine_for  # noqa: E402
+from services.settings import get_settings  # noqa: E402
+from tests.infra import REDIS_TEST_URL, migrate, require_server, temporary_postgres_database  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sqlite_url() -> str:
+    url = f"sqlite:///{_DATA_DIR / 'unit.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with temporary_postgres_database() as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once on SQLite and once on PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+_engines: dict[str, AsyncEngine] = {}
+
+
+@pytest.fixture
+async def session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session whose commits become savepoints of one transaction rolled back after the test."""
+    engine = _engines.get(database_url)
+    if engine is None:
+        engine = _engines[database_url] = create_engine_for(database_url)
+    async with engine.connect() as connection:
+        outer = await connection.begin()
+        db = AsyncSession(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        try:
+            yield db
+        finally:
+            await db.close()
+            await outer.rollback()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    reset_login_failures_counter()
+    yield
+    reset_login_failures_counter()
+
+
+@pytest.fixture
+def redis_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Configure ``REDIS_URL`` for the duration of one test (Redis database 15)."""
+    require_server("Redis", "127.0.0.1", 6379)
+    monkeypatch.setenv("REDIS_URL", REDIS_TEST_URL)
+    get_settings.cache_clear()
+    reset_login_failures_counter()
+    yield REDIS_TEST_URL
+    monkeypatch.delenv("REDIS_URL")
+    get_settings.cache_clear()
+    reset_login_failures_counter()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _dispose_engines() -> AsyncIterator[None]:
+    yield
+    for engine in _engines.values():
+        await engine.dispose()
+    from services.redis_client import close_redis
+
+    await close_redis()
