@@ -11,5 +11,10 @@ config = rx.Config(
     show_built_with_reflex=False,
     telemetry_enabled=False,
     redis_url=_settings.redis_url or None,
-    plugins=[rx.plugins.RadixThemesPlugin(), rx.plugins.SitemapPlugin()],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(appearance="inherit", accent_color="indigo", gray_color="slate", radius="large"),
+        ),
+        rx.plugins.SitemapPlugin(),
+    ],
 )

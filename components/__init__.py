@@ -1,0 +1,1 @@
+"""Reusable UI pieces: the app shell, cards, forms."""

@@ -1,0 +1,115 @@
+"""Start the real production build once per test session and drive it with Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.infra import IN_CI
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+STARTUP_SECONDS = 240
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if IN_CI:
+        pytest.fail(f"{CHROMIUM} is missing and CI requires it (.ci/run installs the chromium package)")
+    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+
+
+@pytest.fixture(scope="package")
+def app_url() -> Iterator[str]:
+    """`reflex run --env prod` on a free port with its own empty data folder, stopped at the end."""
+    _require_chromium()
+    port = _free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="dwc-e2e-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")}
+    env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    # The same environment and commands as `make run` (scripts/env.sh sets the offline toolchain).
+    command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod "
+               f"--frontend-port {port} --backend-port {port} --loglevel warning")
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://localhost:{port}"
+    try:
+        _wait_until_serving(url, server, log_path)
+        yield url
+    finally:
+        _stop(server)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the app exited with {server.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200 and \
+                    httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    _stop(server)
+    pytest.fail(f"the app did not answer within {STARTUP_SECONDS} s:\n{log_path.read_text()[-4000:]}")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Signal the whole process group (reflex starts children) and wait for it to go."""
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+
+
+# Package scope: sync Playwright keeps an event loop running while it is open, which async tests
+# elsewhere in the session must not see.
+@pytest.fixture(scope="package")
+def browser() -> Iterator[object]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: object, app_url: str) -> Iterator[object]:
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    context = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
