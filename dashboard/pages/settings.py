@@ -16,8 +16,10 @@ def _user_row(row: UserRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.vstack(rx.text(row.email, weight="medium"),
                                 rx.text(row.full_name, size="1", color=rx.color("gray", 10)), spacing="0")),
-        rx.table.cell(rx.select(ROLES, value=row.role, size="1", aria_label="Role",
-                                on_change=lambda role: UsersState.change_role(row.id, role))),
+        rx.table.cell(rx.select.root(
+            rx.select.trigger(aria_label="Role"),
+            rx.select.content(*[rx.select.item(role, value=role) for role in ROLES]),
+            value=row.role, size="1", on_change=lambda role: UsersState.change_role(row.id, role))),
         rx.table.cell(rx.switch(checked=row.is_active, aria_label="Active",
                                 on_change=lambda active: UsersState.set_active(row.id, active))),
         rx.table.cell(row.created),

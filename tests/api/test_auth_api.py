@@ -106,3 +106,12 @@ async def test_logout_ends_the_sign_in(client: httpx.AsyncClient, sign_up: SignU
     assert out.status_code == 204
     again = await client.post("/api/v3/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     assert again.status_code == 401
+
+
+async def test_logout_without_a_token_ends_every_sign_in(client: httpx.AsyncClient, sign_up: SignUp) -> None:
+    headers = await sign_up("everywhere@example.com")
+    other = (await client.post("/api/v3/auth/login",
+                               json={"email": "everywhere@example.com", "password": PASSWORD})).json()
+    assert (await client.post("/api/v3/auth/logout", headers=headers)).status_code == 204
+    again = await client.post("/api/v3/auth/refresh", json={"refresh_token": other["refresh_token"]})
+    assert again.status_code == 401

@@ -22,6 +22,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-quic"]
 STARTUP_SECONDS = 240
+ADMIN_EMAIL = "admin@e2e.example.com"
+ADMIN_PASSWORD = "violet-harbour-compass-19"
 
 
 def _free_port() -> int:
@@ -56,6 +58,10 @@ def app_url() -> Iterator[str]:
     url = f"http://localhost:{port}"
     try:
         _wait_until_serving(url, server, log_path)
+        # The first account becomes admin: create it now, so accounts made by tests are viewers.
+        created = httpx.post(f"{url}/api/v3/auth/register", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
+                                                                  "full_name": "Workspace Admin"}, timeout=30)
+        assert created.status_code == 201 and created.json()["role"] == "admin", created.text
         yield url
     finally:
         _stop(server)
