@@ -1,9 +1,10 @@
 """Who is signed in to this browser tab.
 
-The refresh token lives in an HttpOnly-less but SameSite=Strict, Secure cookie so a new tab or a
-server restart can resume the sign-in; the short-lived access token never leaves the server
-(a backend-only var). Every event that needs the user resolves it through ``_signed_in_user``,
-which applies the same checks as the API (token, active account, role from the database).
+The refresh token lives in a SameSite=Strict, Secure cookie so that a new tab or a server restart
+can resume the sign-in (Reflex sets cookies from the page, so it cannot be HttpOnly); the
+short-lived access token never leaves the server (a backend-only var). Every event that needs
+the user resolves it through ``_signed_in_user``, which applies the same checks as the API
+(token, active account, role from the database).
 """
 
 from __future__ import annotations

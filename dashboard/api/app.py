@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from dashboard.api import auth, health
-from dashboard.api.errors import error_response, install_error_handlers
+from dashboard.api.errors import ERROR_RESPONSES, error_response, install_error_handlers
 from dashboard.api.guard import API_PREFIX, ApiGuard
 from services.settings import get_settings
 
@@ -29,7 +29,7 @@ def create_api() -> FastAPI:
     )
     install_error_handlers(api)
     api.include_router(health.liveness_router)
-    v3 = APIRouter(prefix=API_PREFIX)
+    v3 = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     v3.include_router(health.router)
     v3.include_router(auth.router)
     api.include_router(v3)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -37,6 +38,28 @@ _CODE_BY_STATUS = {
     422: "validation_failed",
     429: "rate_limited",
     503: "service_unavailable",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "Malformed JSON", 401: "Missing, invalid or expired access token", 403: "Role does not allow this",
+        413: "Body larger than the cap", 415: "Body is not JSON", 422: "A field is invalid",
+        429: "Too many attempts", 503: "A dependency is unavailable",
+    }.items()
 }
 
 

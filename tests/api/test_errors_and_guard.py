@@ -118,3 +118,10 @@ async def test_docs_are_served(client: httpx.AsyncClient) -> None:
     login = spec["paths"]["/api/v3/auth/login"]["post"]
     assert login["operationId"] == "auth-login"
     assert "requestBody" in login and "200" in login["responses"]
+
+
+async def test_openapi_documents_the_error_body(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    me = spec["paths"]["/api/v3/auth/me"]["get"]
+    assert me["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert me["security"] == [{"HTTPBearer": []}]
