@@ -77,13 +77,26 @@ def user_menu() -> rx.Component:
     )
 
 
+def mobile_nav() -> rx.Component:
+    """The sidebar's links in a menu, for screens too narrow for the sidebar."""
+    return rx.box(
+        rx.menu.root(
+            rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open navigation")),
+            rx.menu.content(*[rx.menu.item(rx.hstack(rx.icon(item.icon, size=14), rx.text(item.label)),
+                                           on_click=rx.redirect(item.route)) for item in NAV_ITEMS]),
+        ),
+        display=["block", "block", "none"],
+    )
+
+
 def header(title: str) -> rx.Component:
     return rx.hstack(
+        mobile_nav(),
         rx.heading(title, size="6", as_="h1"),
         rx.spacer(),
         rx.color_mode.button(variant="ghost", aria_label="Toggle light and dark mode"),
         user_menu(),
-        align="center", width="100%", padding_x="32px", padding_y="14px",
+        align="center", width="100%", padding_x=["16px", "16px", "32px"], padding_y="14px",
         border_bottom=f"1px solid {rx.color('gray', 5)}", as_="header",
     )
 
@@ -98,7 +111,8 @@ def shell(title: str, content: rx.Component) -> rx.Component:
         AuthState.signed_in,
         rx.hstack(
             sidebar(),
-            rx.vstack(header(title), rx.box(content, as_="main", padding="32px", width="100%", max_width="1200px"),
+            rx.vstack(header(title),
+                      rx.el.main(content, padding=["16px", "16px", "32px"], width="100%", max_width="1200px"),
                       spacing="0", width="100%", min_height="100vh"),
             spacing="0", width="100%", align="start",
         ),

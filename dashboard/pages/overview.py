@@ -30,11 +30,14 @@ def _account_card() -> rx.Component:
 def overview() -> rx.Component:
     return rx.vstack(
         _account_card(),
-        rx.grid(
-            stat_card("Accounts in this workspace", OverviewState.users_total, "users"),
-            stat_card("Your active sign-ins", OverviewState.active_sign_ins, "monitor-smartphone"),
-            stat_card("Failed sign-ins (30 days)", OverviewState.failed_sign_ins, "shield-alert"),
-            columns=rx.breakpoints(initial="1", md="3"), spacing="4", width="100%",
+        rx.skeleton(
+            rx.grid(
+                stat_card("Accounts in this workspace", OverviewState.users_total, "users"),
+                stat_card("Your active sign-ins", OverviewState.active_sign_ins, "monitor-smartphone"),
+                stat_card("Failed sign-ins (30 days)", OverviewState.failed_sign_ins, "shield-alert"),
+                columns=rx.breakpoints(initial="1", md="3"), spacing="4", width="100%",
+            ),
+            loading=~OverviewState.loaded,
         ),
         rx.heading("Recent activity", size="4", as_="h2", margin_top="8px"),
         rx.cond(
