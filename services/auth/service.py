@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,6 +42,7 @@ async def register(data: UserCreate, *, session: AsyncSession, ip: str = "") -> 
     if await get_by_email(email, session=session) is not None:
         raise errors.Conflict("An account with this email already exists; sign in instead.",
                               details=[{"field": "email", "message": "already registered"}])
+    await _serialize_registrations(session)
     is_first = (await session.exec(select(func.count()).select_from(User))).one() == 0
     user = User(email=email, full_name=data.full_name.strip(), role=Role.ADMIN if is_first else Role.VIEWER,
                 password_hash=await passwords.hash_password(data.password))
@@ -51,6 +52,16 @@ async def register(data: UserCreate, *, session: AsyncSession, ip: str = "") -> 
                  details={"role": user.role.value})
     await session.commit()
     return user
+
+
+async def _serialize_registrations(session: AsyncSession) -> None:
+    """Make "is this the first account?" race-free: two sign-ups at once must not both become admin.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite already serialises writers, and a
+    writer whose snapshot went stale fails instead of committing.
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(text("SELECT pg_advisory_xact_lock(hashtext('dwc:register'))"))  # type: ignore[call-overload]
 
 
 async def login(email: str, password: str, *, session: AsyncSession, ip: str = "") -> TokenPair:

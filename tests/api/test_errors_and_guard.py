@@ -125,3 +125,14 @@ async def test_openapi_documents_the_error_body(client: httpx.AsyncClient) -> No
     me = spec["paths"]["/api/v3/auth/me"]["get"]
     assert me["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert me["security"] == [{"HTTPBearer": []}]
+
+
+@pytest.mark.parametrize("body", [
+    b"\xff\xfe", b"[]", b'"text"', b"NaN", b"1e999999", b'{"email": null, "password": "x"}',
+    b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    b'{"email": "a@b.co", "password": "\\ud800"}',
+])
+async def test_hostile_bodies_get_a_4xx_never_a_500(client: httpx.AsyncClient, body: bytes) -> None:
+    answer = await client.post("/api/v3/auth/login", content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= answer.status_code < 500, answer.text
+    assert _error(answer)["code"] in {"malformed_json", "bad_request", "validation_failed"}
