@@ -24,7 +24,7 @@ def stat_card(label: str, value: rx.Var[int] | rx.Var[str] | str, icon: str, hin
 def empty_state(icon: str, title: str, body: str) -> rx.Component:
     return rx.center(
         rx.vstack(
-            rx.box(rx.icon(icon, size=32), padding="14px", border_radius="full",
+            rx.box(rx.icon(icon, size=32), padding="14px", border_radius="9999px",
                    background=rx.color("gray", 3), color=rx.color("gray", 10)),
             rx.heading(title, size="4", as_="h2"),
             rx.text(body, size="2", color=rx.color("gray", 11), text_align="center", max_width="440px"),

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import EmailStr
-from sqlalchemy import Column, String
+from sqlalchemy import CheckConstraint, Column, String
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -26,6 +26,8 @@ class User(SQLModel, table=True):
     """A person who signs in. ``email`` is stored lower-cased, so uniqueness ignores case."""
 
     __tablename__ = "users"
+    # The service lower-cases emails; the database refuses any that slipped through otherwise.
+    __table_args__ = (CheckConstraint("email = lower(email)", name="ck_users_email_lowercase"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(sa_column=Column(String(320), unique=True, nullable=False, index=True))

@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("email = lower(email)", name="ck_users_email_lowercase"),
     sa.PrimaryKeyConstraint("id")
     )
     with op.batch_alter_table("users", schema=None) as batch_op:

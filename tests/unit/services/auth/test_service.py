@@ -158,3 +158,11 @@ async def test_register_login_and_logout_are_audited(session: AsyncSession) -> N
     pair = await auth.login("audit@example.com", PASSWORD, session=session, ip="192.0.2.7")
     await auth.logout(user.id, pair.refresh_token, session=session, ip="192.0.2.7")
     assert await _actions(session) == ["register", "login", "logout"]
+
+
+async def test_the_database_refuses_a_mixed_case_email(session: AsyncSession) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    session.add(User(email="Mixed@Example.com", password_hash="x"))
+    with pytest.raises(IntegrityError):
+        await session.flush()
