@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +21,10 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import free_port, stop_process_group  # noqa: E402
+
 BASELINE_APP = """
 from fastapi import FastAPI
 app = FastAPI()
@@ -30,12 +32,6 @@ app = FastAPI()
 def health():
     return {"status": "ok"}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def time_to_health(command: list[str], cwd: Path, port: int, env: dict[str, str], timeout: float,
@@ -59,13 +55,7 @@ def time_to_health(command: list[str], cwd: Path, port: int, env: dict[str, str]
             time.sleep(0.1)
         sys.exit(f"no answer on /health within {timeout} s")
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+        stop_process_group(process, grace_seconds=30)
         log.close()
 
 

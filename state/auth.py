@@ -17,12 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.user import Role, User, UserCreate
 from services import errors
 from services.auth import service as auth
+from services.auth.permissions import Permission, allows
 from services.auth.tokens import decode_access_token
 from services.db import open_session
 from services.settings import get_settings
 from state.errors import field_errors, form_message
 
 _settings = get_settings()
+# The UI hides what the service would refuse; the service's `require` still decides.
+_ROLES_THAT_MANAGE_USERS = frozenset(r.value for r in Role if allows(r, Permission.MANAGE_USERS))
 
 
 def _safe_next(target: str) -> str:
@@ -52,8 +55,8 @@ class AuthState(rx.State):
         return self.user_id != ""
 
     @rx.var
-    def is_admin(self) -> bool:
-        return self.user_role == Role.ADMIN.value
+    def can_manage_users(self) -> bool:
+        return self.user_role in _ROLES_THAT_MANAGE_USERS
 
     @rx.var
     def display_name(self) -> str:

@@ -10,6 +10,7 @@ import reflex as rx
 from models.user import Role, UserUpdate
 from services import errors
 from services.auth import service as auth
+from services.auth.permissions import Permission, allows
 from services.db import open_session
 from state.auth import AuthState
 from state.errors import form_message
@@ -54,7 +55,7 @@ class UsersState(AuthState):
         try:
             async with open_session() as session:
                 actor = await self._signed_in_user(session)
-                if actor.role != Role.ADMIN:
+                if not allows(actor.role, Permission.MANAGE_USERS):
                     self.rows, self.total = [], 0
                     return
                 result = await auth.list_users(actor, session=session, offset=self.page * PAGE_SIZE,

@@ -75,7 +75,7 @@ def settings() -> rx.Component:
                       spacing="3"),
             width="100%",
         ),
-        rx.cond(UsersState.is_admin, _users_admin(),
+        rx.cond(UsersState.can_manage_users, _users_admin(),
                 rx.callout("Only admins manage users and roles. Ask an admin if you need more access.",
                            icon="info", width="100%")),
         spacing="5", width="100%",

@@ -13,6 +13,7 @@ from models.audit import AuditLog
 from models.base import utcnow
 from models.refresh_token import RefreshToken
 from models.user import User
+from services.auth.service import count_users
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class AccountOverview:
 
 async def account_overview(user: User, *, session: AsyncSession, recent_limit: int = 8) -> AccountOverview:
     """The signed-in user's overview: accounts, live sign-ins, failed attempts, recent activity."""
-    users_total = (await session.exec(select(func.count()).select_from(User))).one()
+    users_total = await count_users(session=session)
     active = (await session.exec(select(func.count(func.distinct(RefreshToken.family_id))).where(
         RefreshToken.user_id == user.id, col(RefreshToken.revoked_at).is_(None),
         col(RefreshToken.rotated_at).is_(None), RefreshToken.expires_at > utcnow()))).one()

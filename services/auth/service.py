@@ -43,7 +43,7 @@ async def register(data: UserCreate, *, session: AsyncSession, ip: str = "") -> 
         raise errors.Conflict("An account with this email already exists; sign in instead.",
                               details=[{"field": "email", "message": "already registered"}])
     await _serialize_registrations(session)
-    is_first = (await session.exec(select(func.count()).select_from(User))).one() == 0
+    is_first = await count_users(session=session) == 0
     user = User(email=email, full_name=data.full_name.strip(), role=Role.ADMIN if is_first else Role.VIEWER,
                 password_hash=await passwords.hash_password(data.password))
     session.add(user)

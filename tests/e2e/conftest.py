@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,6 +14,7 @@ import httpx
 import pytest
 
 from tests.infra import IN_CI
+from tests.processes import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -24,12 +23,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 STARTUP_SECONDS = 240
 ADMIN_EMAIL = "admin@e2e.example.com"
 ADMIN_PASSWORD = "violet-harbour-compass-19"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _require_chromium() -> None:
@@ -44,7 +37,7 @@ def _require_chromium() -> None:
 def app_url() -> Iterator[str]:
     """`reflex run --env prod` on a free port with its own empty data folder, stopped at the end."""
     _require_chromium()
-    port = _free_port()
+    port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="dwc-e2e-"))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")}
     env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
@@ -64,7 +57,7 @@ def app_url() -> Iterator[str]:
         assert created.status_code == 201 and created.json()["role"] == "admin", created.text
         yield url
     finally:
-        _stop(server)
+        stop_process_group(server)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -80,24 +73,10 @@ def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log_path: Pat
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    _stop(server)
+    stop_process_group(server)
     pytest.fail(f"the app did not answer within {STARTUP_SECONDS} s:\n{log_path.read_text()[-4000:]}")
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """Signal the whole process group (reflex starts children) and wait for it to go."""
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-
-
-# Package scope: sync Playwright keeps an event loop running while it is open, which async tests
-# elsewhere in the session must not see.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     _require_chromium()
