@@ -1,7 +1,13 @@
 """SQLModel tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
 from models.audit import AuditLog
+from models.document import Document, DocumentSource
 from models.refresh_token import RefreshToken
+from models.run import Run, RunStatus, Step, StepStatus, Trigger
+from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import Role, User
+from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
 
-__all__ = ["AuditLog", "RefreshToken", "Role", "User"]
+__all__ = ["AuditLog", "Document", "DocumentSource", "RefreshToken", "Role", "Run", "RunFinishedTrigger", "RunStatus",
+           "Schedule", "Step", "StepStatus", "Trigger", "User", "WebhookTrigger", "Workflow", "WorkflowStatus",
+           "WorkflowVersion"]

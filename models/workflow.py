@@ -1,0 +1,57 @@
+"""Workflows and their immutable, numbered versions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, Text, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime, utcnow
+
+
+def str_enum_column(enum: type[StrEnum], *, length: int = 16, index: bool = False) -> Column[Any]:
+    """A string column holding a ``StrEnum``'s values (no native enum: migrations stay portable)."""
+    return Column(SAEnum(enum, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]),
+                  nullable=False, index=index)
+
+
+class WorkflowStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Workflow(SQLModel, table=True):
+    """A named document workflow; its graph lives in ``WorkflowVersion`` rows."""
+
+    __tablename__ = "workflows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True, ondelete="SET NULL")
+    name: str = Field(max_length=200, index=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: WorkflowStatus = Field(default=WorkflowStatus.DRAFT, sa_column=str_enum_column(WorkflowStatus, index=True))
+    current_version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """One saved graph of a workflow. Never updated: saving makes the next number."""
+
+    __tablename__ = "workflow_versions"
+    __table_args__ = (UniqueConstraint("workflow_id", "number", name="uq_workflow_versions_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: int = Field(foreign_key="workflows.id", index=True, ondelete="CASCADE")
+    number: int
+    graph: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    author_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    message: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
