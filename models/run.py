@@ -94,3 +94,93 @@ class Step(SQLModel, table=True):
     duration_ms: float | None = None
     tokens: int = 0
     cost: float = 0.0
+
+
+class ExecuteRequest(SQLModel):
+    """Start a run. With ``wait`` the call answers when the run ends (or its wait time is up)."""
+
+    model_config = {"extra": "forbid"}
+
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    wait: bool = False
+    timeout_seconds: float | None = Field(default=None, gt=0, le=600)
+
+
+class ShortcutExecuteRequest(ExecuteRequest):
+    workflow_id: int
+
+
+class RetryRequest(SQLModel):
+    model_config = {"extra": "forbid"}
+
+    from_node: str | None = Field(default=None, max_length=100)
+
+
+class DecisionRequest(SQLModel):
+    model_config = {"extra": "forbid"}
+
+    comment: str = Field(default="", max_length=5000)
+
+
+class StepPublic(SQLModel):
+    node_id: str
+    node_type: str
+    status: StepStatus
+    attempt: int
+    input: dict[str, Any]
+    output: dict[str, Any] | None
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: float | None
+    tokens: int
+    cost: float
+
+
+class RunPublic(SQLModel):
+    id: uuid.UUID
+    workflow_id: int
+    version: int
+    status: RunStatus
+    trigger: Trigger
+    parameters: dict[str, Any]
+    created_by: uuid.UUID | None
+    retry_of: uuid.UUID | None
+    from_node: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: float | None
+    error: str | None
+    total_tokens: int
+    total_cost: float
+
+
+class RunDetail(RunPublic):
+    steps: list[StepPublic]
+    documents: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RunsPublic(SQLModel):
+    data: list[RunPublic]
+    count: int
+
+
+class RunAccepted(SQLModel):
+    """The answer to an execute call that did not wait."""
+
+    run_id: uuid.UUID
+    status: RunStatus
+    workflow_id: int
+    version: int
+
+
+class WorkflowAnalytics(SQLModel):
+    workflow_id: int
+    runs: int
+    by_status: dict[str, int]
+    success_rate: float | None
+    duration_ms_p50: float | None
+    duration_ms_p95: float | None
+    total_tokens: int
+    total_cost: float

@@ -55,3 +55,103 @@ class WorkflowVersion(SQLModel, table=True):
     author_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     message: str = Field(default="", sa_column=Column(String(500), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WorkflowCreate(SQLModel):
+    """What creating a workflow takes; ``graph`` is validated against the node catalogue."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    graph: dict[str, Any] = Field(default_factory=lambda: {"nodes": [], "edges": []})
+
+
+class WorkflowUpdate(SQLModel):
+    model_config = {"extra": "forbid"}
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    status: WorkflowStatus | None = None
+
+
+class GraphUpdate(SQLModel):
+    """A new graph. ``base_version`` (the version the editor started from) turns a concurrent edit
+    into a conflict instead of a silent overwrite."""
+
+    model_config = {"extra": "forbid"}
+
+    graph: dict[str, Any]
+    base_version: int | None = Field(default=None, ge=1)
+    message: str = Field(default="", max_length=500)
+
+
+class WorkflowPublic(SQLModel):
+    id: int
+    name: str
+    description: str
+    tags: list[str]
+    status: WorkflowStatus
+    current_version: int
+    owner_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowDetail(WorkflowPublic):
+    graph: dict[str, Any]
+
+
+class WorkflowsPublic(SQLModel):
+    data: list[WorkflowPublic]
+    count: int
+
+
+class VersionPublic(SQLModel):
+    number: int
+    author_id: uuid.UUID | None
+    message: str
+    created_at: datetime
+    graph: dict[str, Any] | None = None
+
+
+class GraphPublic(SQLModel):
+    version: int
+    graph: dict[str, Any]
+
+
+class NodeCreate(SQLModel):
+    """A node to add, optionally wired after existing nodes."""
+
+    model_config = {"extra": "forbid"}
+
+    id: str = Field(min_length=1, max_length=64)
+    type: str = Field(min_length=1, max_length=50)
+    config: dict[str, Any] = Field(default_factory=dict)
+    position: dict[str, float] | None = None
+    label: str = Field(default="", max_length=200)
+    connect_from: list[str] = Field(default_factory=list, max_length=50)
+    base_version: int | None = Field(default=None, ge=1)
+
+
+class NodeUpdate(SQLModel):
+    model_config = {"extra": "forbid"}
+
+    config: dict[str, Any] | None = None
+    position: dict[str, float] | None = None
+    label: str | None = Field(default=None, max_length=200)
+    base_version: int | None = Field(default=None, ge=1)
+
+
+class WorkflowExport(SQLModel):
+    """The portable JSON of a workflow: what export writes and import reads."""
+
+    format: str = "dwc.workflow/v1"
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    graph: dict[str, Any]
+    exported_at: datetime | None = None
+    source_version: int | None = None

@@ -56,7 +56,7 @@ def _configure_sqlite(sync_engine: Any) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine_for(raw_url: str, **kwargs: Any) -> AsyncEngine:

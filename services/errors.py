@@ -7,8 +7,10 @@
     ├── AuthenticationFailed         no valid credentials
     ├── PermissionDenied             valid credentials, but the role does not allow it
     ├── RateLimited                  too many attempts; ``retry_after`` seconds to wait
-    └── ServiceUnavailable           a dependency (database, Redis, provider) is down
-        └── ProviderUnavailable      an external provider could not be reached
+    ├── ServiceUnavailable           a dependency (database, Redis, provider) is down
+    │   └── ProviderUnavailable      an external provider could not be reached
+    └── ExecutionFailed              a workflow node failed; ``retryable`` and ``retry_after`` say
+                                     whether and when the engine may try it again
 
 The API maps each class to an HTTP status in ``dashboard/api/errors.py``; the UI shows
 ``message`` inline through ``state/errors.py``.
@@ -64,3 +66,15 @@ class ServiceUnavailable(DomainError):
 
 class ProviderUnavailable(ServiceUnavailable):
     code = "provider_unavailable"
+
+
+class ExecutionFailed(DomainError):
+    """A node could not do its work. The engine retries it only when ``retryable``."""
+
+    code = "execution_failed"
+
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retryable = retryable
+        self.retry_after = retry_after

@@ -48,15 +48,18 @@ class Settings(BaseSettings):
 
     # Outbound HTTP from user-controlled URLs (HTTP node, webhooks): private targets need allow-listing.
     outbound_allowlist: str = Field(default="", validation_alias=_env("OUTBOUND_ALLOWLIST"))
-    outbound_timeout_seconds: float = Field(default=15.0, gt=0, le=300, validation_alias=_env("OUTBOUND_TIMEOUT_SECONDS"))
+    outbound_timeout_seconds: float = Field(default=15.0, gt=0, le=300,
+                                            validation_alias=_env("OUTBOUND_TIMEOUT_SECONDS"))
     outbound_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, validation_alias=_env("OUTBOUND_MAX_BYTES"))
 
     # Workflow engine.
-    workflow_max_parallel_nodes: int = Field(default=8, ge=1, le=256, validation_alias=_env("WORKFLOW_MAX_PARALLEL_NODES"))
+    workflow_max_parallel_nodes: int = Field(default=8, ge=1, le=256,
+                                             validation_alias=_env("WORKFLOW_MAX_PARALLEL_NODES"))
     workflow_node_timeout_seconds: float = Field(
         default=300.0, gt=0, validation_alias=_env("WORKFLOW_NODE_TIMEOUT_SECONDS"))
     run_lease_seconds: float = Field(default=30.0, ge=1, validation_alias=_env("RUN_LEASE_SECONDS"))
-    run_wait_timeout_seconds: float = Field(default=60.0, gt=0, le=600, validation_alias=_env("RUN_WAIT_TIMEOUT_SECONDS"))
+    run_wait_timeout_seconds: float = Field(default=60.0, gt=0, le=600,
+                                            validation_alias=_env("RUN_WAIT_TIMEOUT_SECONDS"))
     worker_concurrency: int = Field(default=20, ge=1, le=1000, validation_alias=_env("WORKER_CONCURRENCY"))
 
     # AI.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from services.auth.rate_limit import reset_login_failures_counter  # noqa: E402
-from services.db import create_engine_for  # noqa: E402
+from services.db import create_engine_for, dispose_engine  # noqa: E402
 from services.settings import get_settings  # noqa: E402
+from services.workflows import runtime  # noqa: E402
 from tests.infra import REDIS_TEST_URL, migrate, require_server, temporary_postgres_database  # noqa: E402
 
 
@@ -92,3 +94,50 @@ async def _dispose_engines() -> AsyncIterator[None]:
     from services.redis_client import close_redis
 
     await close_redis()
+
+
+# A real database that the engine commits to (no rollback: runs execute in their own sessions).
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("live") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_live_url() -> Iterator[str]:
+    with temporary_postgres_database() as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def live_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                  tmp_path: Path) -> AsyncIterator[str]:
+    """``DATABASE_URL`` pointing at a migrated database that the engine really commits to."""
+    if request.param == "sqlite":
+        path = tmp_path / "live.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = str(request.getfixturevalue("postgres_live_url"))
+        _truncate_all(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("RUN_LEASE_SECONDS", "1")
+    get_settings.cache_clear()
+    await runtime.reset_dispatcher()
+    await dispose_engine()
+    yield url
+    await runtime.reset_dispatcher()
+    await dispose_engine()
+    get_settings.cache_clear()
+
+
+def _truncate_all(url: str) -> None:
+    """Empty every table of the shared PostgreSQL test database (each test starts from nothing)."""
+    import psycopg
+    from sqlmodel import SQLModel
+
+    tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]

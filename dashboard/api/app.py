@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from dashboard.api import auth, health
+from dashboard.api import auth, health, hooks, runs, workflows
 from dashboard.api.errors import ERROR_RESPONSES, error_response, install_error_handlers
 from dashboard.api.guard import API_PREFIX, ApiGuard
 from services.settings import get_settings
@@ -32,6 +32,10 @@ def create_api() -> FastAPI:
     v3 = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     v3.include_router(health.router)
     v3.include_router(auth.router)
+    v3.include_router(workflows.router)
+    v3.include_router(runs.router)
+    v3.include_router(hooks.router)
+    v3.include_router(workflows.advanced_router)
     api.include_router(v3)
 
     @api.api_route(API_PREFIX + "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -39,6 +43,6 @@ def create_api() -> FastAPI:
     async def unknown_route(path: str) -> object:
         return error_response(404, f"There is no API route '/{path}' here; see /docs for the list.")
 
-    api.add_middleware(ApiGuard, public_paths=PUBLIC_API_PATHS,
+    api.add_middleware(ApiGuard, public_paths=PUBLIC_API_PATHS, public_prefixes=(f"{API_PREFIX}/hooks/",),
                        max_body_bytes=lambda: get_settings().api_max_body_bytes)
     return api

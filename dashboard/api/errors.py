@@ -24,6 +24,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.PermissionDenied: 403,
     errors.RateLimited: 429,
     errors.ServiceUnavailable: 503,
+    errors.ExecutionFailed: 422,
 }
 
 _CODE_BY_STATUS = {

@@ -29,9 +29,11 @@ class ApiGuard:
     """Authenticate, then check Content-Type and size, for every API request."""
 
     def __init__(self, app: ASGIApp, *, public_paths: Iterable[str], max_body_bytes: Callable[[], int],
-                 claims_decoder: Callable[[str], AccessClaims] = decode_access_token) -> None:
+                 claims_decoder: Callable[[str], AccessClaims] = decode_access_token,
+                 public_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.public_paths = frozenset(public_paths)
+        self.public_prefixes = public_prefixes  # e.g. webhook URLs, whose secret is in the path
         self.max_body_bytes = max_body_bytes
         self.decode = claims_decoder
 
@@ -41,7 +43,8 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        if path.rstrip("/") not in self.public_paths and scope["method"] != "OPTIONS":
+        is_public = path.rstrip("/") in self.public_paths or path.startswith(self.public_prefixes)
+        if not is_public and scope["method"] != "OPTIONS":
             try:
                 claims = self.decode(_bearer_token(headers.get("authorization", "")))
             except errors.AuthenticationFailed as exc:

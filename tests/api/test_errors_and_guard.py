@@ -25,7 +25,7 @@ async def test_every_private_route_in_openapi_is_401_before_its_body_is_read(cli
     checked = 0
     for path, operations in spec["paths"].items():
         for method in operations:
-            if path in PUBLIC:
+            if path in PUBLIC or path.startswith("/api/v3/hooks/"):  # the secret in the path is the credential
                 continue
             url = path.replace("{user_id}", "00000000-0000-0000-0000-000000000000")
             # A body that would crash any parser that ran before authentication.

@@ -1,0 +1,1 @@
+"""AI provider implementations; each is listed explicitly in ``services.ai.registry``."""

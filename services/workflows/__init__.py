@@ -1,0 +1,1 @@
+"""Workflow engine: node types, runs and the rules that connect them."""

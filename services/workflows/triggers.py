@@ -1,0 +1,171 @@
+"""Triggers besides "run now": secret webhook URLs, cron schedules, and other runs finishing.
+
+Schedules fire exactly once per due time even with several processes: each fire claims the
+schedule by compare-and-set on ``next_fire_at`` in the same transaction that creates the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, Field
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.base import utcnow
+from models.run import Run, RunStatus, Trigger
+from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
+from models.user import User
+from services import errors
+from services.auth.permissions import Permission, require
+from services.db import open_session
+from services.workflows import runs
+from services.workflows import service as workflows
+
+log = logging.getLogger(__name__)
+MAX_DUE_PER_TICK = 100
+
+
+class WebhookCreated(BaseModel):
+    id: int
+    workflow_id: int
+    token: str = Field(description="Shown once: POST JSON to /api/v3/hooks/{token} to start a run.")
+    url_path: str
+
+
+class ScheduleCreate(BaseModel):
+    cron: str = Field(min_length=1, max_length=100, description="e.g. '0 9 * * 1-5' (09:00 on weekdays)")
+    timezone: str = Field(default="UTC", max_length=64)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_webhook(actor: User, workflow_id: int, *, session: AsyncSession) -> WebhookCreated:
+    """A new secret webhook URL for the workflow; only its hash is stored."""
+    require(actor.role, Permission.EDIT_WORKFLOWS)
+    await workflows.get(workflow_id, session=session)
+    token = secrets.token_urlsafe(32)
+    hook = WebhookTrigger(workflow_id=workflow_id, token_hash=_hash(token), token_hint=token[:6], created_by=actor.id)
+    session.add(hook)
+    await session.commit()
+    assert hook.id is not None
+    return WebhookCreated(id=hook.id, workflow_id=workflow_id, token=token, url_path=f"/api/v3/hooks/{token}")
+
+
+async def run_from_webhook(token: str, payload: dict[str, Any], *, session: AsyncSession) -> Run:
+    """Start a run of the hook's workflow with the JSON body as parameters."""
+    hook = (await session.exec(select(WebhookTrigger).where(col(WebhookTrigger.token_hash) == _hash(token)))).first()
+    if hook is None or not hook.enabled:
+        raise errors.NotFound("No webhook answers at this address.")
+    hook.last_used_at = utcnow()
+    session.add(hook)
+    return await runs.start_run(hook.workflow_id, payload, session=session, trigger=Trigger.WEBHOOK)
+
+
+def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
+    """The first time after ``after`` that ``cron`` matches in ``timezone`` (returned in UTC)."""
+    zone = ZoneInfo(timezone)
+    return croniter(cron, after.astimezone(zone)).get_next(datetime).astimezone(ZoneInfo("UTC"))  # type: ignore[no-any-return]
+
+
+async def create_schedule(actor: User, workflow_id: int, data: ScheduleCreate, *, session: AsyncSession) -> Schedule:
+    require(actor.role, Permission.EDIT_WORKFLOWS)
+    await workflows.get(workflow_id, session=session)
+    problems = []
+    if not croniter.is_valid(data.cron):
+        problems.append({"field": "cron", "message": "not a valid cron expression (five fields: min hour day month "
+                                                     "weekday)"})
+    try:
+        ZoneInfo(data.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append({"field": "timezone", "message": f"unknown time zone {data.timezone!r}"})
+    if problems:
+        raise errors.ValidationFailed(f"The schedule is invalid: {problems[0]['message']}.", details=problems)
+    schedule = Schedule(workflow_id=workflow_id, cron=data.cron, timezone=data.timezone, parameters=data.parameters,
+                        enabled=data.enabled, created_by=actor.id,
+                        next_fire_at=next_fire(data.cron, data.timezone, utcnow()))
+    session.add(schedule)
+    await session.commit()
+    return schedule
+
+
+async def list_schedules(actor: User, workflow_id: int, *, session: AsyncSession) -> list[Schedule]:
+    require(actor.role, Permission.VIEW)
+    return list((await session.exec(select(Schedule).where(col(Schedule.workflow_id) == workflow_id))).all())
+
+
+async def fire_due_schedules(dispatcher: Any, *, now: datetime | None = None) -> list[uuid.UUID]:
+    """Start one run per due schedule, each claimed by compare-and-set so it fires once overall."""
+    now = now or utcnow()
+    started: list[uuid.UUID] = []
+    async with open_session() as session:
+        due = (await session.exec(select(Schedule).where(
+            col(Schedule.enabled).is_(True), col(Schedule.next_fire_at) <= now)
+            .order_by(col(Schedule.next_fire_at)).limit(MAX_DUE_PER_TICK))).all()
+        plans = [(s.id, s.workflow_id, s.next_fire_at, next_fire(s.cron, s.timezone, now), dict(s.parameters))
+                 for s in due]
+    for schedule_id, workflow_id, due_at, following, parameters in plans:
+        async with open_session() as session:
+            claimed = await session.exec(update(Schedule).where(
+                col(Schedule.id) == schedule_id, col(Schedule.next_fire_at) == due_at)
+                .values(next_fire_at=following, last_fired_at=now))
+            if claimed.rowcount != 1:
+                await session.rollback()
+                continue  # another process fired it
+            try:
+                run = await runs.start_run(workflow_id, parameters, session=session, trigger=Trigger.SCHEDULE)
+            except errors.DomainError as exc:
+                await session.commit()  # keep the claim: a broken schedule must not fire every second
+                log.warning("schedule %s could not start a run: %s", schedule_id, exc.message)
+                continue
+            started.append(run.id)
+    del dispatcher  # runs.start_run dispatches through the process dispatcher
+    return started
+
+
+async def create_run_finished_trigger(actor: User, workflow_id: int, source_workflow_id: int, on_status: str, *,
+                                      session: AsyncSession) -> RunFinishedTrigger:
+    """Start ``workflow_id`` whenever a run of ``source_workflow_id`` ends with ``on_status`` (or ``any``)."""
+    require(actor.role, Permission.EDIT_WORKFLOWS)
+    await workflows.get(workflow_id, session=session)
+    await workflows.get(source_workflow_id, session=session)
+    allowed = {"any", RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value}
+    if on_status not in allowed:
+        raise errors.ValidationFailed(f"on_status must be one of {', '.join(sorted(allowed))}.",
+                                      details=[{"field": "on_status", "message": "unknown status"}])
+    trigger = RunFinishedTrigger(workflow_id=workflow_id, source_workflow_id=source_workflow_id, on_status=on_status,
+                                 created_by=actor.id)
+    session.add(trigger)
+    await session.commit()
+    return trigger
+
+
+async def start_runs_after(run_id: uuid.UUID, workflow_id: int, status: RunStatus) -> list[uuid.UUID]:
+    """Start the workflows listening for this run's end; the finished run's id is their ``source_run``."""
+    started: list[uuid.UUID] = []
+    async with open_session() as session:
+        listeners = (await session.exec(select(RunFinishedTrigger).where(
+            col(RunFinishedTrigger.source_workflow_id) == workflow_id, col(RunFinishedTrigger.enabled).is_(True),
+            col(RunFinishedTrigger.on_status).in_(["any", status.value])))).all()
+        targets = [listener.workflow_id for listener in listeners]
+    for target in targets:
+        async with open_session() as session:
+            try:
+                run = await runs.start_run(target, {"source_run": str(run_id), "source_status": status.value},
+                                           session=session, trigger=Trigger.EVENT)
+                started.append(run.id)
+            except errors.DomainError as exc:
+                log.warning("run-finished trigger of workflow %s did not start: %s", target, exc.message)
+    return started

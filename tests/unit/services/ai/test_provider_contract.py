@@ -1,0 +1,27 @@
+"""One contract every registered provider keeps; new providers join this table automatically."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.ai.base import AIProvider, GenerateRequest
+from services.ai.registry import PROVIDERS
+
+pytestmark = pytest.mark.parametrize("provider_class", list(PROVIDERS.values()), ids=list(PROVIDERS))
+
+
+def test_provider_declares_its_name_display_name_and_models(provider_class: type[AIProvider]) -> None:
+    assert PROVIDERS[provider_class.name] is provider_class
+    assert provider_class.display_name and provider_class.models
+    assert isinstance(provider_class.is_language_model, bool)
+
+
+async def test_generate_names_provider_and_model_and_stream_matches_it(provider_class: type[AIProvider]) -> None:
+    provider = provider_class()
+    if not provider.is_configured():
+        pytest.skip(f"{provider_class.name} is not configured here")
+    request = GenerateRequest(prompt="Say hello to the team.", max_tokens=64)
+    result = await provider.generate(request)
+    assert (result.provider, result.model) == (provider_class.name, provider_class.models[0])
+    assert result.usage.output_tokens <= request.max_tokens
+    assert "".join([chunk async for chunk in provider.stream(request)]) == result.text
