@@ -1,0 +1,53 @@
+"""Cron schedules fire once per due time even when several loops race; bad schedules are refused."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from models.base import utcnow
+from models.run import Run, Trigger
+from models.trigger import Schedule
+from models.user import User
+from models.workflow import WorkflowCreate
+from services import errors
+from services.db import open_session
+from services.workflows import service as workflows
+from services.workflows import triggers
+from services.workflows.runtime import get_dispatcher
+from tests.unit.services.workflows.conftest import drain
+
+
+async def test_a_due_schedule_fires_exactly_once_across_racing_schedulers(editor: User) -> None:
+    graph = {"nodes": [{"id": "t", "type": "template", "config": {"template": "tick"}}], "edges": []}
+    async with open_session() as session:
+        workflow = await workflows.create(editor, WorkflowCreate(name="cron", graph=graph), session=session)
+        assert workflow.id is not None
+        schedule = await triggers.create_schedule(editor, workflow.id, triggers.ScheduleCreate(cron="*/5 * * * *"),
+                                                  session=session)
+        assert schedule.next_fire_at is not None and schedule.next_fire_at > utcnow()
+        await session.exec(update(Schedule).where(col(Schedule.id) == schedule.id)  # type: ignore[call-overload]
+                           .values(next_fire_at=utcnow() - timedelta(seconds=1)))
+        await session.commit()
+    fired = await asyncio.gather(*(triggers.fire_due_schedules(get_dispatcher()) for _ in range(4)))
+    await drain()
+    assert sum(len(runs) for runs in fired) == 1
+    async with open_session() as session:
+        runs = (await session.exec(select(Run).where(col(Run.workflow_id) == workflow.id))).all()
+        refreshed = await session.get(Schedule, schedule.id)
+    assert [run.trigger for run in runs] == [Trigger.SCHEDULE]
+    assert refreshed is not None and refreshed.next_fire_at is not None and refreshed.next_fire_at > utcnow()
+
+
+async def test_an_invalid_cron_or_time_zone_is_refused(editor: User) -> None:
+    async with open_session() as session:
+        workflow = await workflows.create(editor, WorkflowCreate(name="cron"), session=session)
+        assert workflow.id is not None
+        with pytest.raises(errors.ValidationFailed) as caught:
+            await triggers.create_schedule(editor, workflow.id, triggers.ScheduleCreate(
+                cron="every tuesday", timezone="Mars/Olympus"), session=session)
+    assert {problem["field"] for problem in caught.value.details} == {"cron", "timezone"}
