@@ -131,7 +131,7 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
                 for run_id in await store.runs_to_recover(queued_older_than=RECOVER_QUEUED_AFTER_SECONDS if beats
                                                           else 0):
                     await dispatcher.enqueue(run_id)
-            await fire_due_schedules(dispatcher)
+            await fire_due_schedules()
         except asyncio.CancelledError:
             raise
         except Exception:  # a database or Redis outage: try again on the next beat

@@ -106,7 +106,7 @@ async def list_schedules(actor: User, workflow_id: int, *, session: AsyncSession
     return list((await session.exec(select(Schedule).where(col(Schedule.workflow_id) == workflow_id))).all())
 
 
-async def fire_due_schedules(dispatcher: Any, *, now: datetime | None = None) -> list[uuid.UUID]:
+async def fire_due_schedules(*, now: datetime | None = None) -> list[uuid.UUID]:
     """Start one run per due schedule, each claimed by compare-and-set so it fires once overall."""
     now = now or utcnow()
     started: list[uuid.UUID] = []
@@ -131,7 +131,6 @@ async def fire_due_schedules(dispatcher: Any, *, now: datetime | None = None) ->
                 log.warning("schedule %s could not start a run: %s", schedule_id, exc.message)
                 continue
             started.append(run.id)
-    del dispatcher  # runs.start_run dispatches through the process dispatcher
     return started
 
 

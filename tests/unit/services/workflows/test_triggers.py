@@ -18,7 +18,6 @@ from services import errors
 from services.db import open_session
 from services.workflows import service as workflows
 from services.workflows import triggers
-from services.workflows.runtime import get_dispatcher
 from tests.unit.services.workflows.conftest import drain
 
 
@@ -33,7 +32,7 @@ async def test_a_due_schedule_fires_exactly_once_across_racing_schedulers(editor
         await session.exec(update(Schedule).where(col(Schedule.id) == schedule.id)  # type: ignore[call-overload]
                            .values(next_fire_at=utcnow() - timedelta(seconds=1)))
         await session.commit()
-    fired = await asyncio.gather(*(triggers.fire_due_schedules(get_dispatcher()) for _ in range(4)))
+    fired = await asyncio.gather(*(triggers.fire_due_schedules() for _ in range(4)))
     await drain()
     assert sum(len(runs) for runs in fired) == 1
     async with open_session() as session:
