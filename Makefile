@@ -1,12 +1,16 @@
 # The two commands: `make run` serves the app, `make test` runs every test.
 # Both bootstrap a fresh machine themselves (see scripts/bootstrap.sh).
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test worker bench lint typecheck clean
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+# A run worker on the Redis job queue (set REDIS_URL); start one per core, on any machine.
+worker:
+	@scripts/worker.sh
 
 lint:
 	@. scripts/env.sh && ruff check .

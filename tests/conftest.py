@@ -24,7 +24,7 @@ from services.auth.rate_limit import reset_login_failures_counter  # noqa: E402
 from services.db import create_engine_for, dispose_engine  # noqa: E402
 from services.settings import get_settings  # noqa: E402
 from services.workflows import runtime  # noqa: E402
-from tests.infra import REDIS_TEST_URL, migrate, require_server, temporary_postgres_database  # noqa: E402
+from tests.infra import REDIS_TEST_URL, migrate, require_server, temporary_postgres_database, truncate_all  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +121,7 @@ async def live_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         url = f"sqlite:///{path}"
     else:
         url = str(request.getfixturevalue("postgres_live_url"))
-        _truncate_all(url)
+        truncate_all(url)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("RUN_LEASE_SECONDS", "1")
     get_settings.cache_clear()
@@ -131,13 +131,3 @@ async def live_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     await runtime.reset_dispatcher()
     await dispose_engine()
     get_settings.cache_clear()
-
-
-def _truncate_all(url: str) -> None:
-    """Empty every table of the shared PostgreSQL test database (each test starts from nothing)."""
-    import psycopg
-    from sqlmodel import SQLModel
-
-    tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]

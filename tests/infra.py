@@ -63,3 +63,13 @@ def migrate(url: str) -> None:
     config.attributes["url"] = url
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table of the shared PostgreSQL test database (each test starts from nothing)."""
+    import psycopg
+    from sqlmodel import SQLModel
+
+    tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]

@@ -161,14 +161,20 @@ class RunStore:
                                                   RUNS.c.status == RunStatus.RUNNING.value)
                                .values(status=RunStatus.QUEUED.value, lease_owner=None, lease_expires_at=None))
 
-    async def runs_to_recover(self, *, queued_older_than: float, limit: int = 500) -> list[uuid.UUID]:
-        """Queued runs that sat longer than expected and running runs whose lease expired."""
+    async def claims(self, run_id: uuid.UUID) -> int:
+        """How many times the run has been claimed (the queue's job key uses it)."""
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(RUNS.c.claims).where(RUNS.c.id == run_id))).scalar_one_or_none()
+                       or 0)
+
+    async def runs_to_recover(self, *, queued_older_than: float, limit: int = 500) -> list[tuple[uuid.UUID, int]]:
+        """Queued runs that sat longer than expected and running runs whose lease expired, with their claims."""
         now = utcnow()
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(RUNS.c.id).where(or_(
+                select(RUNS.c.id, RUNS.c.claims).where(or_(
                     and_(RUNS.c.status == RunStatus.QUEUED.value,
                          RUNS.c.created_at < now - timedelta(seconds=queued_older_than)),
                     and_(RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.lease_expires_at < now)))
                 .order_by(RUNS.c.created_at).limit(limit))
-            return [row[0] for row in rows]
+            return [(row[0], row[1]) for row in rows]

@@ -185,6 +185,7 @@ async def decide(actor: User, run_id: uuid.UUID, *, approve: bool, comment: str 
     run = await _get(run_id, session)
     if run.status is not RunStatus.WAITING:
         raise errors.Conflict(f"Run {run_id} is {run.status.value}, not waiting for an approval.")
+    claims = run.claims
     waiting = (await session.exec(select(Step).where(col(Step.run_id) == run_id,
                                                      col(Step.status) == StepStatus.WAITING))).all()
     now = utcnow()
@@ -207,7 +208,7 @@ async def decide(actor: User, run_id: uuid.UUID, *, approve: bool, comment: str 
                  details={"comment": comment[:500]})
     await session.commit()
     if approve:
-        await get_dispatcher().enqueue(run_id)
+        await get_dispatcher().enqueue(run_id, claims=claims)
     await session.refresh(run)
     return RunPublic.model_validate(run, from_attributes=True)
 

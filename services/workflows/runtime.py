@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "dwc-runs"
 RECOVER_QUEUED_AFTER_SECONDS = 30.0
 MAINTENANCE_INTERVAL_SECONDS = 1.0
+JOB_HEARTBEAT_SECONDS = 60
 
 
 def worker_identity(kind: str) -> str:
@@ -39,8 +40,13 @@ class Dispatcher(ABC):
     """Carries run ids to whatever executes them."""
 
     @abstractmethod
-    async def enqueue(self, run_id: uuid.UUID) -> None:
-        """Hand the run over for execution; returns at once."""
+    async def enqueue(self, run_id: uuid.UUID, *, claims: int = 0) -> None:
+        """Hand the run over for execution; returns at once.
+
+        ``claims`` is how many times the run has been claimed so far. A queue uses it to tell a
+        repeated dispatch of the same pending run (dropped) from a dispatch after a worker died
+        holding it (kept, although the dead worker's job is still marked active).
+        """
 
     @abstractmethod
     async def stop(self) -> None:
@@ -57,7 +63,7 @@ class InProcessDispatcher(Dispatcher):
         self._tasks: set[asyncio.Task[None]] = set()
         self._maintenance: asyncio.Task[None] | None = None
 
-    async def enqueue(self, run_id: uuid.UUID) -> None:
+    async def enqueue(self, run_id: uuid.UUID, *, claims: int = 0) -> None:
         self._ensure_maintenance()
         task = asyncio.get_running_loop().create_task(self._execute(run_id))
         self._tasks.add(task)
@@ -102,11 +108,11 @@ class QueueDispatcher(Dispatcher):
         self.queue = Queue.from_url(redis_url, name=QUEUE_NAME)
         self._connected = False
 
-    async def enqueue(self, run_id: uuid.UUID) -> None:
+    async def enqueue(self, run_id: uuid.UUID, *, claims: int = 0) -> None:
         if not self._connected:
             await self.queue.connect()
             self._connected = True
-        await enqueue_run_job(self.queue, run_id)
+        await enqueue_run_job(self.queue, run_id, claims=claims)
 
     async def stop(self) -> None:
         if self._connected:
@@ -114,9 +120,14 @@ class QueueDispatcher(Dispatcher):
             self._connected = False
 
 
-async def enqueue_run_job(queue: Any, run_id: uuid.UUID) -> None:
-    """One job per dispatch. No saq timeout or retries: the engine times nodes, the lease handles crashes."""
-    await queue.enqueue("execute_run_job", run_id=str(run_id), timeout=0, retries=1)
+async def enqueue_run_job(queue: Any, run_id: uuid.UUID, *, claims: int = 0) -> None:
+    """One job per (run, claims): saq drops a duplicate while the first is pending.
+
+    No saq timeout or retries: the engine times nodes and the run's lease handles crashes. The job
+    heartbeat only lets saq sweep the job record of a worker that was killed.
+    """
+    await queue.enqueue("execute_run_job", key=f"run:{run_id}:{claims}", run_id=str(run_id), timeout=0,
+                        retries=1, heartbeat=JOB_HEARTBEAT_SECONDS)
 
 
 async def maintenance_loop(dispatcher: Dispatcher) -> None:
@@ -128,9 +139,9 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
     while True:
         try:
             if beats % 5 == 0:
-                for run_id in await store.runs_to_recover(queued_older_than=RECOVER_QUEUED_AFTER_SECONDS if beats
-                                                          else 0):
-                    await dispatcher.enqueue(run_id)
+                recover_after = RECOVER_QUEUED_AFTER_SECONDS if beats else 0
+                for run_id, claims in await store.runs_to_recover(queued_older_than=recover_after):
+                    await dispatcher.enqueue(run_id, claims=claims)
             await fire_due_schedules()
         except asyncio.CancelledError:
             raise
