@@ -201,7 +201,8 @@ class _RunExecution:
             except errors.ExecutionFailed as exc:
                 error, retryable, retry_after = exc.message, exc.retryable, exc.retry_after
             except errors.DomainError as exc:
-                error, retryable, retry_after = exc.message, isinstance(exc, errors.ServiceUnavailable), None
+                retryable = isinstance(exc, errors.ServiceUnavailable) and getattr(exc, "retryable", True)
+                error, retry_after = exc.message, None
             except Exception as exc:  # a node's bug fails its step, not the engine
                 log.exception("node %s (%s) of run %s raised", node.id, node.type, self.run.id)
                 error, retryable, retry_after = f"{type(exc).__name__}: {exc}", False, None
