@@ -18,5 +18,9 @@ lint:
 typecheck:
 	@. scripts/env.sh && mypy
 
+# Benchmarks (not part of the tests): engine overhead, queue dispatch latency, worker throughput.
+bench:
+	@. scripts/env.sh && scripts/bootstrap.sh requirements-dev.txt && python bench/engine.py
+
 clean:
 	rm -rf .web .states .pytest_cache .mypy_cache .ruff_cache

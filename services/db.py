@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,6 +75,19 @@ def create_engine_for(raw_url: str, **kwargs: Any) -> AsyncEngine:
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("connect_timeout", 3)
     return create_async_engine(url, connect_args=connect_args, **kwargs)
+
+
+def create_sync_engine_for(raw_url: str, **kwargs: Any) -> Engine:
+    """A synchronous engine for ``raw_url`` with the same connection settings (dedicated writer threads)."""
+    url = sync_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("connect_timeout", 3)
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 def get_engine() -> AsyncEngine:

@@ -1,8 +1,10 @@
 """Run and step persistence on the engine's hot path, written with SQLAlchemy Core.
 
-Each finished step is one upsert and one commit (the ORM would cost more than the engine's whole
-per-node budget). The run row carries the lease: a worker owns a run while ``lease_expires_at``
-is in the future and renews it by heartbeat; an expired lease lets another worker take over.
+Each finished step is one upsert and one commit, made by the step writer's dedicated thread (see
+``step_writer``: the ORM, or even the async engine, would cost more than the per-node budget).
+
+The run row carries the lease: a worker owns a run while ``lease_expires_at`` is in the future
+and renews it by heartbeat; an expired lease lets another worker take over.
 """
 
 from __future__ import annotations
@@ -12,20 +14,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.base import utcnow
-from models.document import Document, DocumentSource
+from models.document import DocumentSource
 from models.run import Run, RunStatus, Step, StepStatus
 from models.workflow import Workflow, WorkflowVersion
+from services.workflows.step_writer import step_writer_for
 
 RUNS: Table = Run.__table__  # type: ignore[attr-defined]
 STEPS: Table = Step.__table__  # type: ignore[attr-defined]
 VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
-DOCUMENTS: Table = Document.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -65,7 +66,7 @@ class RunStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._dialect = engine.dialect.name
+        self._writer = step_writer_for(engine)
 
     async def claim(self, run_id: uuid.UUID, worker_id: str, lease_seconds: float) -> ClaimedRun | None:
         """Take the run if it is queued or its holder's lease expired; None if someone else has it."""
@@ -110,20 +111,13 @@ class RunStore:
 
     async def save_steps(self, run_id: uuid.UUID, workflow_id: int, owner_id: uuid.UUID | None,
                          records: list[StepRecord]) -> None:
-        """Upsert steps (and the documents of output nodes) in one commit."""
+        """Upsert steps (and the documents of output nodes) in one commit, through the step writer."""
         if not records:
             return
         values = [{"run_id": run_id, "node_id": r.node_id, "node_type": r.node_type, "status": r.status.value,
                    "attempt": r.attempt, "input": r.input, "output": r.output, "error": r.error,
                    "started_at": r.started_at, "finished_at": r.finished_at, "duration_ms": r.duration_ms,
                    "tokens": r.tokens, "cost": r.cost} for r in records]
-        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        statement = dialect_insert(STEPS).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[STEPS.c.run_id, STEPS.c.node_id],
-            set_={name: statement.excluded[name] for name in ("status", "attempt", "input", "output", "error",
-                                                              "started_at", "finished_at", "duration_ms",
-                                                              "tokens", "cost")})
         documents = [{"id": uuid.uuid4(), "owner_id": owner_id, "title": r.document_title[:300],
                       "source": DocumentSource.RUN.value,
                       "mime_type": (r.output or {}).get("metadata", {}).get("mime_type", "text/markdown"),
@@ -131,10 +125,7 @@ class RunStore:
                       "workflow_id": workflow_id, "run_id": run_id, "node_id": r.node_id, "current_version": 1,
                       "created_at": r.finished_at or utcnow(), "updated_at": r.finished_at or utcnow()}
                      for r in records if r.document_title and r.status is StepStatus.SUCCEEDED]
-        async with self.engine.begin() as conn:
-            await conn.execute(statement)
-            if documents:
-                await conn.execute(insert(DOCUMENTS), documents)
+        await self._writer.write(values, documents)
 
     async def finish(self, run_id: uuid.UUID, worker_id: str, status: RunStatus, *, error: str | None,
                      started_at: datetime) -> bool:
