@@ -202,7 +202,7 @@ class _RunExecution:
                 error, retryable, retry_after = exc.message, exc.retryable, exc.retry_after
             except errors.DomainError as exc:
                 retryable = isinstance(exc, errors.ServiceUnavailable) and getattr(exc, "retryable", True)
-                error, retry_after = exc.message, None
+                error, retry_after = exc.message, getattr(exc, "retry_after", None)
             except Exception as exc:  # a node's bug fails its step, not the engine
                 log.exception("node %s (%s) of run %s raised", node.id, node.type, self.run.id)
                 error, retryable, retry_after = f"{type(exc).__name__}: {exc}", False, None

@@ -125,6 +125,9 @@ class StepWriter:
         driver = connection.connection.driver_connection
         assert driver is not None
         try:
+            if len(parameters) == 1:  # one statement is its own transaction in autocommit mode
+                driver.execute(self._driver_upsert.sql, parameters[0])
+                return
             driver.execute("BEGIN IMMEDIATE")
             try:
                 driver.executemany(self._driver_upsert.sql, parameters)
