@@ -65,6 +65,8 @@ class ServiceUnavailable(DomainError):
 
 
 class ProviderUnavailable(ServiceUnavailable):
+    """An external provider we call (an AI API, a mail relay) failed or did not answer (HTTP 502)."""
+
     code = "provider_unavailable"
 
 

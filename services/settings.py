@@ -64,6 +64,12 @@ class Settings(BaseSettings):
 
     # AI.
     ai_default_provider: str = Field(default="builtin", validation_alias=_env("AI_DEFAULT_PROVIDER"))
+    ai_request_timeout_seconds: float = Field(default=60.0, gt=0, le=600,
+                                              validation_alias=_env("AI_REQUEST_TIMEOUT_SECONDS"))
+    openai_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str = Field(default="https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL"))
+    local_llm_base_url: str = Field(default="", validation_alias=_env("LOCAL_LLM_BASE_URL"))
+    local_llm_model: str = Field(default="llama3.1", min_length=1, validation_alias=_env("LOCAL_LLM_MODEL"))
 
     @field_validator("jwt_secret")
     @classmethod

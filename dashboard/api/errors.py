@@ -24,6 +24,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.PermissionDenied: 403,
     errors.RateLimited: 429,
     errors.ServiceUnavailable: 503,
+    errors.ProviderUnavailable: 502,  # an external provider (an AI API, a mail relay) failed: bad gateway
     errors.ExecutionFailed: 422,
 }
 
@@ -38,6 +39,7 @@ _CODE_BY_STATUS = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "rate_limited",
+    502: "provider_unavailable",
     503: "service_unavailable",
 }
 
@@ -59,7 +61,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "Malformed JSON", 401: "Missing, invalid or expired access token", 403: "Role does not allow this",
         413: "Body larger than the cap", 415: "Body is not JSON", 422: "A field is invalid",
-        429: "Too many attempts", 503: "A dependency is unavailable",
+        429: "Too many attempts", 502: "An external provider failed",
+        503: "A dependency is unavailable",
     }.items()
 }
 

@@ -154,12 +154,17 @@ class AIProvider(ABC):
             details=[{"field": "provider", "message": "does not support analysis"}],
         )
 
+    def available_models(self) -> tuple[str, ...]:
+        """The models this deployment offers, default first: ``models`` unless settings choose them."""
+        return self.models
+
     def resolve_model(self, requested: str) -> str:
         """``requested``, or the default model when empty; raises ValidationFailed for an unknown model."""
+        models = self.available_models()
         if not requested:
-            return self.models[0]
-        if requested not in self.models:
-            offered = ", ".join(self.models)
+            return models[0]
+        if requested not in models:
+            offered = ", ".join(models)
             raise errors.ValidationFailed(
                 f"The {self.display_name} provider has no model '{requested}'; choose one of: {offered}.",
                 details=[{"field": "model", "message": f"unknown model; choose one of: {offered}"}],
@@ -169,4 +174,4 @@ class AIProvider(ABC):
     def info(self) -> ProviderInfo:
         """This provider's description for listings."""
         return ProviderInfo(name=self.name, display_name=self.display_name, configured=self.is_configured(),
-                            is_language_model=self.is_language_model, models=list(self.models))
+                            is_language_model=self.is_language_model, models=list(self.available_models()))

@@ -3,10 +3,15 @@
     ValidationFailed
     └── UnsupportedOperation     the chosen provider cannot do what was asked
     ServiceUnavailable
-    └── ProviderNotConfigured    the provider exists but this deployment has not set it up
+    ├── ProviderNotConfigured    the provider exists but this deployment has not set it up
+    └── ProviderUnavailable
+        └── ProviderFailed       the provider refused the request or could not be reached;
+                                 ``retryable`` and ``retry_after`` say whether and when to try again
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from services import errors
 
@@ -21,3 +26,15 @@ class ProviderNotConfigured(errors.ServiceUnavailable):
     """The provider is known but lacks its settings (an API key, a server address)."""
 
     code = "provider_not_configured"
+
+
+class ProviderFailed(errors.ProviderUnavailable):
+    """An external provider answered with an error or did not answer; ``message`` says which and why."""
+
+    code = "provider_failed"
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retryable = retryable
+        self.retry_after = retry_after

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from services import errors
 from services.ai.base import AIProvider
 from services.ai.providers.builtin import BuiltinProvider
+from services.ai.providers.local import LocalProvider
+from services.ai.providers.openai import OpenAIProvider
 from services.settings import get_settings
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -30,6 +32,8 @@ def build_registry(providers: Iterable[type[AIProvider]]) -> dict[str, type[AIPr
 
 PROVIDERS: dict[str, type[AIProvider]] = build_registry([
     BuiltinProvider,
+    OpenAIProvider,
+    LocalProvider,
 ])
 
 

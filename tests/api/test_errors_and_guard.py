@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 
+from services import errors
 from tests.api.conftest import PASSWORD, Headers
 
 SignUp = Callable[[str], Awaitable[Headers]]
@@ -136,3 +138,15 @@ async def test_hostile_bodies_get_a_4xx_never_a_500(client: httpx.AsyncClient, b
     answer = await client.post("/api/v3/auth/login", content=body, headers={"Content-Type": "application/json"})
     assert 400 <= answer.status_code < 500, answer.text
     assert _error(answer)["code"] in {"malformed_json", "bad_request", "validation_failed"}
+
+
+@pytest.mark.parametrize(("error", "status", "code"), [
+    (errors.ProviderUnavailable("the AI provider answered 500"), 502, "provider_unavailable"),
+    (errors.ServiceUnavailable("Redis is down"), 503, "service_unavailable"),
+])
+async def test_dependency_failures_map_to_gateway_statuses(error: errors.DomainError, status: int, code: str) -> None:
+    from dashboard.api.errors import _domain_error
+
+    response = await _domain_error(None, error)  # type: ignore[arg-type]
+    assert response.status_code == status
+    assert json.loads(bytes(response.body))["error"]["code"] == code

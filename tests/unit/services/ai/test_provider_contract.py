@@ -1,4 +1,7 @@
-"""One contract every registered provider keeps; new providers join this table automatically."""
+"""One contract every registered provider keeps; new providers join this table automatically.
+
+Providers that call a server are pointed at the loopback OpenAI server, never at the internet.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,16 @@ import pytest
 
 from services.ai.base import AIProvider, GenerateRequest
 from services.ai.registry import PROVIDERS
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.unit.services.ai.conftest import SetEnv
 
 pytestmark = pytest.mark.parametrize("provider_class", list(PROVIDERS.values()), ids=list(PROVIDERS))
+
+
+@pytest.fixture(autouse=True)
+def _loopback_servers(openai_server: FakeOpenAIServer, provider_env: SetEnv) -> None:
+    provider_env(OPENAI_API_KEY="sk-contract", OPENAI_BASE_URL=openai_server.base_url,
+                 LOCAL_LLM_BASE_URL=openai_server.base_url)
 
 
 def test_provider_declares_its_name_display_name_and_models(provider_class: type[AIProvider]) -> None:
@@ -22,6 +33,6 @@ async def test_generate_names_provider_and_model_and_stream_matches_it(provider_
         pytest.skip(f"{provider_class.name} is not configured here")
     request = GenerateRequest(prompt="Say hello to the team.", max_tokens=64)
     result = await provider.generate(request)
-    assert (result.provider, result.model) == (provider_class.name, provider_class.models[0])
+    assert (result.provider, result.model) == (provider_class.name, provider.available_models()[0])
     assert result.usage.output_tokens <= request.max_tokens
     assert "".join([chunk async for chunk in provider.stream(request)]) == result.text

@@ -1,0 +1,189 @@
+"""The shared base of providers that speak OpenAI chat completions through the official ``openai`` SDK.
+
+A subclass declares its name, display name and models, and says where to connect and with which
+key (:meth:`OpenAICompatibleProvider.connection`). The SDK never retries (``max_retries=0``): the
+service layer owns retries, and every SDK failure becomes a :class:`ProviderFailed` that says
+whether and when to try again.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.completion_usage import CompletionUsage
+from pydantic import BaseModel, Field, SecretStr
+
+from services.ai.base import AIProvider, ChatMessage, FinishReason, GenerateRequest, GenerateResult, Usage
+from services.ai.errors import ProviderFailed
+from services.ai.text.placeholders import fill_placeholders
+
+# Statuses after which the same request may succeed later: timeout, lock conflict, rate limit, server errors.
+_RETRYABLE_STATUSES = frozenset({408, 409, 429})
+_FINISH_REASONS: dict[str, FinishReason] = {"length": "length", "content_filter": "content_filter"}
+
+
+class OpenAICompatibleConnection(BaseModel):
+    """Where an OpenAI-compatible server listens, the key it expects, and how long to wait for it."""
+
+    base_url: str
+    api_key: SecretStr
+    timeout_seconds: float = Field(gt=0)
+
+
+class OpenAICompatibleProvider(AIProvider):
+    """Chat completions over the OpenAI wire protocol; ``stream`` is native server-sent events."""
+
+    is_language_model: ClassVar[bool] = True
+    credentials_hint: ClassVar[str] = "ask an administrator to check the provider's API key"
+
+    last_streamed: GenerateResult | None = None
+    """What the last completed ``stream`` produced: the joined text, usage and finish reason."""
+
+    @abstractmethod
+    def connection(self) -> OpenAICompatibleConnection:
+        """The server address, key and timeout, read from settings."""
+
+    async def generate(self, request: GenerateRequest) -> GenerateResult:
+        """The model's complete answer; raises ProviderFailed when the provider fails or is unreachable."""
+        model = self.resolve_model(request.model)
+        messages, unresolved = _chat_messages(request)
+        connection = self.connection()
+        async with _client(connection) as client:
+            try:
+                completion = await client.chat.completions.create(
+                    model=model, messages=messages, temperature=request.temperature, max_tokens=request.max_tokens)
+            except openai.APIError as exc:
+                raise self._failure(exc, connection) from exc
+        if not completion.choices:
+            raise ProviderFailed(f"The {self.display_name} provider answered without a completion; try again.",
+                                 retryable=True)
+        choice = completion.choices[0]
+        return self._result(choice.message.content or "", model, _usage(completion.usage), choice.finish_reason,
+                            unresolved, completion.id)
+
+    async def stream(self, request: GenerateRequest) -> AsyncIterator[str]:
+        """The answer as the server sends it; afterwards ``last_streamed`` holds the text and usage."""
+        model = self.resolve_model(request.model)
+        messages, unresolved = _chat_messages(request)
+        connection = self.connection()
+        pieces: list[str] = []
+        usage, finish_reason, completion_id = Usage(), "stop", ""
+        async with _client(connection) as client:
+            try:
+                chunks = await client.chat.completions.create(
+                    model=model, messages=messages, temperature=request.temperature, max_tokens=request.max_tokens,
+                    stream=True, stream_options={"include_usage": True})
+                async for chunk in chunks:
+                    completion_id = chunk.id
+                    if chunk.usage is not None:
+                        usage = _usage(chunk.usage)
+                    for choice in chunk.choices:
+                        finish_reason = choice.finish_reason or finish_reason
+                        if choice.delta.content:
+                            pieces.append(choice.delta.content)
+                            yield choice.delta.content
+            except openai.APIError as exc:
+                raise self._failure(exc, connection) from exc
+        self.last_streamed = self._result("".join(pieces), model, usage, finish_reason, unresolved, completion_id)
+
+    def _result(self, text: str, model: str, usage: Usage, finish_reason: str | None, unresolved: list[str],
+                completion_id: str) -> GenerateResult:
+        metadata: dict[str, Any] = {"completion_id": completion_id}
+        if unresolved:
+            metadata["unresolved_variables"] = unresolved
+        return GenerateResult(text=text, provider=self.name, model=model, usage=usage, metadata=metadata,
+                              finish_reason=_FINISH_REASONS.get(finish_reason or "stop", "stop"))
+
+    def _failure(self, exc: openai.APIError, connection: OpenAICompatibleConnection) -> ProviderFailed:
+        """The SDK's error as a sentence in our tree, never repeating the API key."""
+        name = self.display_name
+        if isinstance(exc, openai.APITimeoutError):
+            return ProviderFailed(f"The {name} provider did not answer within {connection.timeout_seconds:g} s; "
+                                  "try again.", retryable=True)
+        if isinstance(exc, openai.APIConnectionError):
+            return ProviderFailed(f"The {name} provider could not be reached at {connection.base_url}; "
+                                  "try again shortly.", retryable=True)
+        if not isinstance(exc, openai.APIStatusError):
+            return ProviderFailed(f"The {name} provider sent an answer this server cannot read: {exc.message}",
+                                  retryable=False)
+        status = exc.status_code
+        if status == 401:
+            return ProviderFailed(f"The {name} provider refused the API key (HTTP 401); {self.credentials_hint}.",
+                                  retryable=False)
+        said = _redacted(_provider_message(exc), connection.api_key.get_secret_value())
+        # OpenAI answers 429 both for "slow down" and for an exhausted quota; only the first passes.
+        retryable = (status in _RETRYABLE_STATUSES or status >= 500) and exc.code != "insufficient_quota"
+        advice = "try again shortly" if retryable else "change the request or the provider settings"
+        return ProviderFailed(f"The {name} provider answered HTTP {status}: {said} ({advice}).",
+                              retryable=retryable, retry_after=_retry_after(exc.response.headers),
+                              details={"status": status, "type": exc.type, "code": exc.code})
+
+
+def _client(connection: OpenAICompatibleConnection) -> openai.AsyncOpenAI:
+    # One client per call, closed after it: an AsyncOpenAI belongs to the event loop it first ran on.
+    return openai.AsyncOpenAI(api_key=connection.api_key.get_secret_value(), base_url=connection.base_url,
+                              timeout=connection.timeout_seconds, max_retries=0)
+
+
+def _chat_messages(request: GenerateRequest) -> tuple[list[ChatCompletionMessageParam], list[str]]:
+    """The system prompt, the conversation, then the prompt as the last user turn; and unresolved placeholders."""
+    turns = [ChatMessage(role="system", content=request.system)] if request.system.strip() else []
+    turns += request.messages
+    if request.prompt.strip():
+        turns.append(ChatMessage(role="user", content=request.prompt))
+    messages: list[ChatCompletionMessageParam] = []
+    unresolved: list[str] = []
+    for turn in turns:
+        content, missing = fill_placeholders(turn.content, request.variables)
+        unresolved += missing
+        if turn.role == "system":
+            messages.append({"role": "system", "content": content})
+        elif turn.role == "assistant":
+            messages.append({"role": "assistant", "content": content})
+        else:
+            messages.append({"role": "user", "content": content})
+    return messages, list(dict.fromkeys(unresolved))
+
+
+def _usage(usage: CompletionUsage | None) -> Usage:
+    if usage is None:
+        return Usage()
+    return Usage(input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
+
+
+def _provider_message(exc: openai.APIStatusError) -> str:
+    """The ``error.message`` of an OpenAI-style error body, else the SDK's summary."""
+    if isinstance(exc.body, dict) and isinstance(exc.body.get("message"), str):
+        return str(exc.body["message"]).strip().rstrip(".")
+    return exc.message
+
+
+def _redacted(text: str, secret: str) -> str:
+    return text.replace(secret, "[redacted]") if secret else text
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date), when sent."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None

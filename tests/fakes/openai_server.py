@@ -1,0 +1,162 @@
+"""A loopback server speaking the OpenAI chat-completions wire protocol, for the SDK to really call.
+
+``POST /v1/chat/completions`` answers with a reply derived from the request: ``"You said: "``
+followed by the last user message's words in reverse order, cut at ``max_tokens`` words (one word
+is one token here). With ``"stream": true`` it sends server-sent ``chat.completion.chunk`` events
+word by word, a usage chunk when ``stream_options.include_usage`` asks, then ``data: [DONE]``.
+Every request is recorded; ``fail_next`` and ``delay_next`` program failures and slowness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.processes import free_port
+
+_ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 404: "invalid_request_error",
+                429: "requests", 500: "server_error", 503: "server_error"}
+
+
+@dataclass
+class RecordedRequest:
+    """One call as the server saw it: lower-cased headers and the decoded JSON body."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class _Failure:
+    status: int
+    message: str
+    code: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeOpenAIServer:
+    """Start with ``with FakeOpenAIServer() as server:``; point the SDK at ``server.base_url``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.requests: list[RecordedRequest] = []
+        self._failures: deque[_Failure] = deque()
+        self._delays: deque[float] = deque()
+        self._lock = threading.Lock()
+        app = Starlette(routes=[Route("/v1/chat/completions", self._chat_completions, methods=["POST"])])
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                     lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, name="fake-openai", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def fail_next(self, status: int, *, times: int = 1, message: str = "", code: str | None = None,
+                  retry_after: str | None = None) -> None:
+        """Answer the next ``times`` requests with ``status`` and an OpenAI-style error body."""
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        failure = _Failure(status, message or f"Fake failure with HTTP {status}.", code, headers)
+        with self._lock:
+            self._failures.extend([failure] * times)
+
+    def delay_next(self, seconds: float) -> None:
+        """Wait ``seconds`` before answering the next request."""
+        with self._lock:
+            self._delays.append(seconds)
+
+    def reset(self) -> None:
+        """Forget recorded requests and programmed failures and delays."""
+        with self._lock:
+            self.requests.clear()
+            self._failures.clear()
+            self._delays.clear()
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the fake OpenAI server did not start on port {self.port}")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    async def _chat_completions(self, request: Request) -> Response:
+        body = await request.json()
+        with self._lock:
+            self.requests.append(RecordedRequest(request.url.path, dict(request.headers), body))
+            failure = self._failures.popleft() if self._failures else None
+            delay = self._delays.popleft() if self._delays else 0.0
+        if delay:
+            await asyncio.sleep(delay)
+        if failure is not None:
+            error = {"message": failure.message, "type": _ERROR_TYPES.get(failure.status, "api_error"),
+                     "param": None, "code": failure.code}
+            return JSONResponse({"error": error}, status_code=failure.status, headers=failure.headers)
+        words, finish_reason = reply_words(body["messages"], int(body.get("max_tokens") or 4096))
+        usage = {"prompt_tokens": _prompt_tokens(body["messages"]), "completion_tokens": len(words),
+                 "total_tokens": _prompt_tokens(body["messages"]) + len(words)}
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = _chunks(body["model"], words, finish_reason, usage if include_usage else None)
+            return StreamingResponse(events, media_type="text/event-stream")
+        return JSONResponse({
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": " ".join(words)},
+                         "logprobs": None, "finish_reason": finish_reason}],
+            "usage": usage,
+        })
+
+
+def reply_words(messages: list[dict[str, Any]], max_tokens: int) -> tuple[list[str], str]:
+    """The reply's words and finish reason: ``You said:`` and the last user message reversed, cut at the limit."""
+    last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    words = ["You", "said:", *reversed(str(last_user).split())]
+    if len(words) > max_tokens:
+        return words[:max_tokens], "length"
+    return words, "stop"
+
+
+def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
+    return sum(len(str(m["content"]).split()) for m in messages)
+
+
+async def _chunks(model: str, words: list[str], finish_reason: str,
+                  usage: dict[str, int] | None) -> AsyncIterator[bytes]:
+    for chunk in _chunk_objects(model, words, finish_reason, usage):
+        yield f"data: {json.dumps(chunk)}\n\n".encode()
+        await asyncio.sleep(0)
+    yield b"data: [DONE]\n\n"
+
+
+def _chunk_objects(model: str, words: list[str], finish_reason: str,
+                   usage: dict[str, int] | None) -> Iterator[dict[str, Any]]:
+    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+    extra = {"usage": None} if usage is not None else {}
+
+    def choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, **extra, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    yield choice({"role": "assistant", "content": ""})
+    for index, word in enumerate(words):
+        yield choice({"content": word if index == 0 else f" {word}"})
+    yield choice({}, finish_reason)
+    if usage is not None:
+        yield {**base, "choices": [], "usage": usage}
