@@ -13,6 +13,7 @@ Each caller awaits its own write: when ``write`` returns, the rows are committed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -57,6 +58,7 @@ class StepWriter:
         sqlite_fast_path = engine.dialect.name == "sqlite"
         self._driver_upsert = _DriverStatement.compile(self._upsert, engine) if sqlite_fast_path else None
         self._insert_documents = insert(DOCUMENTS)
+        self._autocommit = engine.dialect.name == "postgresql"
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dwc-step-writer")
         self._connection: Connection | None = None  # touched only by the writer thread
         self._pending: list[_Write] = []
@@ -113,11 +115,25 @@ class StepWriter:
         if self._driver_upsert is not None and not documents:
             self._commit_on_sqlite_driver(connection, self._driver_upsert.parameters(latest.values()))
             return
+        if self._autocommit:
+            self._commit_on_postgres(connection, list(latest.values()), documents)
+            return
         with connection.begin():
             if latest:
                 connection.execute(self._upsert, list(latest.values()))
             if documents:
                 connection.execute(self._insert_documents, documents)
+
+    def _commit_on_postgres(self, connection: Connection, rows: list[Row], documents: list[Row]) -> None:
+        """The connection autocommits: a lone step is one statement and one round trip; more go in a transaction."""
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.transaction() if len(rows) > 1 or documents else contextlib.nullcontext():
+            if rows:  # one row goes as a plain execute: psycopg's executemany pipeline costs more
+                connection.execute(self._upsert, rows[0] if len(rows) == 1 else rows)
+            if documents:
+                connection.execute(self._insert_documents, documents)
+        connection.commit()  # ends SQLAlchemy's bookkeeping; the database already committed
 
     def _commit_on_sqlite_driver(self, connection: Connection, parameters: list[tuple[Any, ...]]) -> None:
         """The same upsert straight on the sqlite3 connection (autocommit mode: we issue BEGIN and COMMIT)."""
@@ -142,7 +158,9 @@ class StepWriter:
         if self._closed.is_set():
             raise RuntimeError("the step writer is closed")
         if self._connection is None:
-            self._connection = self._engine.connect()
+            connection = self._engine.connect()
+            self._connection = connection.execution_options(isolation_level="AUTOCOMMIT") if self._autocommit else (
+                connection)
         return self._connection
 
     def _disconnect(self) -> None:
