@@ -1,5 +1,6 @@
 """SQLModel tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
+from models.ai_usage import AIUsage
 from models.audit import AuditLog
 from models.document import Document, DocumentSource
 from models.refresh_token import RefreshToken
@@ -8,6 +9,6 @@ from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import Role, User
 from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
 
-__all__ = ["AuditLog", "Document", "DocumentSource", "RefreshToken", "Role", "Run", "RunFinishedTrigger", "RunStatus",
-           "Schedule", "Step", "StepStatus", "Trigger", "User", "WebhookTrigger", "Workflow", "WorkflowStatus",
-           "WorkflowVersion"]
+__all__ = ["AIUsage", "AuditLog", "Document", "DocumentSource", "RefreshToken", "Role", "Run", "RunFinishedTrigger",
+           "RunStatus", "Schedule", "Step", "StepStatus", "Trigger", "User", "WebhookTrigger", "Workflow",
+           "WorkflowStatus", "WorkflowVersion"]

@@ -66,10 +66,25 @@ class Settings(BaseSettings):
     ai_default_provider: str = Field(default="builtin", validation_alias=_env("AI_DEFAULT_PROVIDER"))
     ai_request_timeout_seconds: float = Field(default=60.0, gt=0, le=600,
                                               validation_alias=_env("AI_REQUEST_TIMEOUT_SECONDS"))
+    ai_fallback_chain: str = Field(default="", validation_alias=_env("AI_FALLBACK_CHAIN"))
+    ai_max_retries: int = Field(default=2, ge=0, le=10, validation_alias=_env("AI_MAX_RETRIES"))
+    ai_retry_base_seconds: float = Field(default=0.5, ge=0, le=60, validation_alias=_env("AI_RETRY_BASE_SECONDS"))
+    ai_retry_max_wait_seconds: float = Field(default=30.0, ge=0, le=600,
+                                             validation_alias=_env("AI_RETRY_MAX_WAIT_SECONDS"))
+    ai_cache_ttl_seconds: int = Field(default=3600, ge=0, validation_alias=_env("AI_CACHE_TTL_SECONDS"))
+    ai_budget_per_user_daily_usd: float = Field(default=0.0, ge=0,
+                                                validation_alias=_env("AI_BUDGET_PER_USER_DAILY_USD"))
+    ai_budget_per_run_usd: float = Field(default=0.0, ge=0, validation_alias=_env("AI_BUDGET_PER_RUN_USD"))
+    ai_prices_file: str = Field(default="", validation_alias=_env("AI_PRICES_FILE"))
     openai_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str = Field(default="https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL"))
     local_llm_base_url: str = Field(default="", validation_alias=_env("LOCAL_LLM_BASE_URL"))
     local_llm_model: str = Field(default="llama3.1", min_length=1, validation_alias=_env("LOCAL_LLM_MODEL"))
+    anthropic_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("ANTHROPIC_API_KEY"))
+    anthropic_base_url: str = Field(default="https://api.anthropic.com", validation_alias=_env("ANTHROPIC_BASE_URL"))
+    google_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("GOOGLE_API_KEY"))
+    google_base_url: str = Field(default="https://generativelanguage.googleapis.com",
+                                 validation_alias=_env("GOOGLE_BASE_URL"))
 
     @field_validator("jwt_secret")
     @classmethod

@@ -25,17 +25,20 @@ FinishReason = Literal["stop", "length", "content_filter"]
 SentimentLabel = Literal["positive", "negative", "neutral"]
 
 
+MAX_PROMPT_CHARS = 200_000
+
+
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant"]
-    content: str
+    content: str = Field(max_length=MAX_PROMPT_CHARS)
 
 
 class GenerateRequest(BaseModel):
     """What to generate: a prompt or a conversation, with sampling limits and template variables."""
 
-    prompt: str = ""
-    messages: list[ChatMessage] = Field(default_factory=list)
-    system: str = ""
+    prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    messages: list[ChatMessage] = Field(default_factory=list, max_length=200)
+    system: str = Field(default="", max_length=MAX_PROMPT_CHARS)
     model: str = Field(default="", description="Empty means the provider's first (default) model.")
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(default=1024, ge=1, le=32_000)
@@ -49,12 +52,17 @@ class Usage(BaseModel):
 
 
 class GenerateResult(BaseModel):
+    """An answer. ``provider`` is the provider that answered (after any fallback)."""
+
     text: str
     provider: str
     model: str
     usage: Usage
     metadata: dict[str, Any] = Field(default_factory=dict)
     finish_reason: FinishReason = "stop"
+    cached: bool = Field(default=False, description="Served from the answer cache: no provider call, no cost.")
+    fallback_from: list[str] = Field(default_factory=list, description="Providers that failed before this one.")
+    latency_ms: float = Field(default=0.0, ge=0.0)
 
 
 class Sentiment(BaseModel):
@@ -128,6 +136,8 @@ class AIProvider(ABC):
     display_name: ClassVar[str]
     is_language_model: ClassVar[bool]
     models: ClassVar[tuple[str, ...]]
+    last_streamed: GenerateResult | None = None
+    """Set when ``stream`` has finished: the whole answer with its usage, as ``generate`` returns it."""
 
     @abstractmethod
     def is_configured(self) -> bool:
@@ -144,6 +154,7 @@ class AIProvider(ABC):
         streaming override it.
         """
         result = await self.generate(request)
+        self.last_streamed = result
         for chunk in word_chunks(result.text):
             yield chunk
 

@@ -1,9 +1,11 @@
 """AI errors, placed in the product's one error tree (``services.errors``).
 
     ValidationFailed
-    └── UnsupportedOperation     the chosen provider cannot do what was asked
+    ├── UnsupportedOperation     the chosen provider cannot do what was asked
+    └── ProviderNotConfigured    the provider exists but this deployment has not set it up
+    PermissionDenied
+    └── BudgetExceeded           a spending cap is reached (services.ai.budgets)
     ServiceUnavailable
-    ├── ProviderNotConfigured    the provider exists but this deployment has not set it up
     └── ProviderUnavailable
         └── ProviderFailed       the provider refused the request or could not be reached;
                                  ``retryable`` and ``retry_after`` say whether and when to try again
@@ -22,8 +24,8 @@ class UnsupportedOperation(errors.ValidationFailed):
     code = "unsupported_operation"
 
 
-class ProviderNotConfigured(errors.ServiceUnavailable):
-    """The provider is known but lacks its settings (an API key, a server address)."""
+class ProviderNotConfigured(errors.ValidationFailed):
+    """The provider lacks its settings (an API key, a server address); the message lists those that work."""
 
     code = "provider_not_configured"
 

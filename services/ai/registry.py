@@ -7,7 +7,9 @@ from collections.abc import Iterable
 
 from services import errors
 from services.ai.base import AIProvider
+from services.ai.providers.anthropic import AnthropicProvider
 from services.ai.providers.builtin import BuiltinProvider
+from services.ai.providers.google import GoogleProvider
 from services.ai.providers.local import LocalProvider
 from services.ai.providers.openai import OpenAIProvider
 from services.settings import get_settings
@@ -34,6 +36,8 @@ PROVIDERS: dict[str, type[AIProvider]] = build_registry([
     BuiltinProvider,
     OpenAIProvider,
     LocalProvider,
+    AnthropicProvider,
+    GoogleProvider,
 ])
 
 

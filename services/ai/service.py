@@ -1,13 +1,20 @@
-"""Generate and analyse text through a chosen provider: what workflow nodes and the API call.
+"""Generate and analyse text: what workflow nodes, the API and the AI Studio call.
 
-Fallback chains, caching and budgets will live here; providers stay unaware of them.
+Providers only talk to their vendor; everything around a call lives here: input checks, budgets,
+the answer cache, retries, fallback along ``AI_FALLBACK_CHAIN``, cost from the price table, and
+one ``AIUsage`` row per call (cache hits included, at zero cost).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 
 from services import errors
+from services.ai import pricing, reliability, usage
 from services.ai.base import (
     ANALYSIS_KINDS,
     AIProvider,
@@ -16,33 +23,167 @@ from services.ai.base import (
     GenerateRequest,
     GenerateResult,
     ProviderInfo,
+    Usage,
 )
-from services.ai.errors import ProviderNotConfigured
+from services.ai.budgets import over_budget
+from services.ai.errors import ProviderFailed, ProviderNotConfigured
 from services.ai.registry import available_providers, get_provider
+from services.ai.response_cache import answer_cache, request_key
+from services.ai.text.tokens import word_chunks
+from services.ai.usage import CallContext, UsageEntry
+from services.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
-async def generate(request: GenerateRequest, *, provider: str | None = None) -> GenerateResult:
-    """The provider's answer to ``request``; ``provider=None`` uses ``AI_DEFAULT_PROVIDER``.
+async def generate(request: GenerateRequest, *, provider: str | None = None, context: CallContext | None = None,
+                   fallback: bool = True, use_cache: bool = True, allow_cheaper: bool = False) -> GenerateResult:
+    """The answer to ``request`` from ``provider`` (``AI_DEFAULT_PROVIDER`` when None), or a fallback.
 
-    Raises ValidationFailed for an unknown provider or model or an empty request, and
-    ProviderNotConfigured when the provider lacks its settings.
+    Raises ValidationFailed for an unknown provider or model or an empty request,
+    ProviderNotConfigured when the provider lacks its settings, BudgetExceeded when a spending cap
+    is reached (unless ``allow_cheaper`` finds a provider that costs nothing), and ProviderFailed
+    (HTTP 502) when every provider tried failed.
     """
-    _require_input(request)
-    return await _ready_provider(provider).generate(request)
+    context = context or CallContext()
+    failed: list[str] = []
+    last_failure: ProviderFailed | None = None
+    for candidate, model in await _plan(request, provider, context, fallback=fallback, allow_cheaper=allow_cheaper):
+        asked = request.model_copy(update={"model": model})
+        key = request_key(candidate.name, model, asked)
+        started = time.perf_counter()
+        if (cached := await _cached(key, use_cache)) is not None:
+            return await _finish(cached, context, started, failed, operation="generate", cached=True)
+        try:
+            result = await reliability.with_retries(partial(candidate.generate, asked), candidate.name)
+        except ProviderFailed as failure:
+            failed.append(candidate.name)
+            last_failure = failure
+            continue
+        result = await _finish(result, context, started, failed, operation="generate")
+        await _remember(key, result, use_cache)
+        return result
+    raise _all_failed(failed, last_failure)
 
 
-async def stream(request: GenerateRequest, *, provider: str | None = None) -> AsyncIterator[str]:
-    """The answer to ``request`` piece by piece; the joined pieces equal ``generate``'s text.
+async def stream(request: GenerateRequest, *, provider: str | None = None, context: CallContext | None = None,
+                 fallback: bool = True, use_cache: bool = True, allow_cheaper: bool = False) -> AsyncIterator[str]:
+    """The answer piece by piece, with ``generate``'s choices; use :func:`stream_answer` to get its result.
 
     Raises as ``generate`` does, when the first piece is awaited.
     """
+    async for piece in stream_answer(request, provider=provider, context=context, fallback=fallback,
+                                     use_cache=use_cache, allow_cheaper=allow_cheaper):
+        if isinstance(piece, str):
+            yield piece
+
+
+async def stream_answer(request: GenerateRequest, *, provider: str | None = None,
+                        context: CallContext | None = None, fallback: bool = True, use_cache: bool = True,
+                        allow_cheaper: bool = False) -> AsyncIterator[str | GenerateResult]:
+    """Text pieces as they arrive, then the whole :class:`GenerateResult` (usage, cost, provider) last.
+
+    A provider that fails before its first piece is retried and then replaced by the next
+    fallback; once text has been sent, a failure ends the stream with the error. Cached answers
+    are replayed in word-sized pieces.
+    """
+    context = context or CallContext()
+    failed: list[str] = []
+    last_failure: ProviderFailed | None = None
+    for candidate, model in await _plan(request, provider, context, fallback=fallback, allow_cheaper=allow_cheaper):
+        asked = request.model_copy(update={"model": model})
+        key = request_key(candidate.name, model, asked)
+        started = time.perf_counter()
+        if (cached := await _cached(key, use_cache)) is not None:
+            for chunk in word_chunks(cached.text):
+                yield chunk
+            yield await _finish(cached, context, started, failed, operation="stream", cached=True)
+            return
+        try:
+            pieces, first_text = await reliability.with_retries(partial(_first_piece, candidate, asked), candidate.name)
+        except ProviderFailed as failure:
+            failed.append(candidate.name)
+            last_failure = failure
+            continue
+        if first_text:
+            yield first_text
+        async for chunk in pieces:
+            yield chunk
+        whole = candidate.last_streamed or GenerateResult(text="", provider=candidate.name, model=model, usage=Usage())
+        result = await _finish(whole, context, started, failed, operation="stream")
+        await _remember(key, result, use_cache)
+        yield result
+        return
+    raise _all_failed(failed, last_failure)
+
+
+async def _first_piece(provider: AIProvider, request: GenerateRequest) -> tuple[AsyncIterator[str], str]:
+    """Start a stream and wait for its first piece (so a failure before any text can be retried)."""
+    pieces = provider.stream(request)
+    try:
+        first = await anext(pieces)
+    except StopAsyncIteration:
+        first = ""
+    return pieces, first
+
+
+async def _plan(request: GenerateRequest, provider: str | None, context: CallContext, *, fallback: bool,
+                allow_cheaper: bool) -> list[tuple[AIProvider, str]]:
+    """Providers to try, in order, each with its model: the chosen one (its requested model), then fallbacks."""
     _require_input(request)
-    async for chunk in _ready_provider(provider).stream(request):
-        yield chunk
+    first = _ready_provider(provider)
+    model = first.resolve_model(request.model)
+    candidates = [first, *(reliability.fallbacks_after(first) if fallback else [])]
+    refusal = await over_budget(context)
+    if refusal is not None:
+        if not allow_cheaper:
+            raise refusal
+        candidates = reliability.free_alternatives(first)
+        if not candidates:
+            raise refusal
+        return [(candidate, candidate.available_models()[0]) for candidate in candidates]
+    return [(first, model), *((candidate, candidate.available_models()[0]) for candidate in candidates[1:])]
+
+
+async def _cached(key: str, use_cache: bool) -> GenerateResult | None:
+    ttl = get_settings().ai_cache_ttl_seconds
+    return await answer_cache().get(key) if use_cache and ttl > 0 else None
+
+
+async def _remember(key: str, result: GenerateResult, use_cache: bool) -> None:
+    ttl = get_settings().ai_cache_ttl_seconds
+    if use_cache and ttl > 0 and result.finish_reason == "stop" and result.text:
+        await answer_cache().put(key, result.model_copy(update={"fallback_from": [], "latency_ms": 0.0}), ttl)
+
+
+async def _finish(result: GenerateResult, context: CallContext, started: float, failed: list[str], *,
+                  operation: str, cached: bool = False) -> GenerateResult:
+    """The result with cost, latency, fallback and cache flags, after recording its usage row."""
+    latency_ms = (time.perf_counter() - started) * 1000
+    cost = 0.0 if cached else pricing.cost_usd(result.provider, result.model, result.usage)
+    final = result.model_copy(update={"usage": result.usage.model_copy(update={"cost_usd": cost}), "cached": cached,
+                                      "fallback_from": list(failed), "latency_ms": round(latency_ms, 3)})
+    entry = UsageEntry(operation=operation, provider=final.provider, model=final.model,
+                       input_tokens=final.usage.input_tokens, output_tokens=final.usage.output_tokens,
+                       cost_usd=cost, latency_ms=latency_ms, cached=cached, fallback_from=tuple(failed))
+    try:
+        await usage.record(entry, context)
+    except Exception:  # the answer is already paid for: keep it, and say loudly that accounting missed it
+        log.exception("could not record AI usage for %s/%s", final.provider, final.model)
+    return final
+
+
+def _all_failed(failed: list[str], last: ProviderFailed | None) -> ProviderFailed:
+    assert last is not None
+    if len(failed) == 1:
+        return last
+    return ProviderFailed(f"Every AI provider tried failed ({', '.join(failed)}); the last said: {last.message}",
+                          retryable=last.retryable, retry_after=last.retry_after,
+                          details={"providers_tried": failed})
 
 
 async def analyze(text: str, kinds: Sequence[AnalysisKind] = ANALYSIS_KINDS, *,
-                  provider: str | None = None) -> AnalyzeResult:
+                  provider: str | None = None, context: CallContext | None = None) -> AnalyzeResult:
     """The analyses named in ``kinds`` (all by default) of ``text``; fields for other kinds are ``None``.
 
     Raises ValidationFailed for blank text, an unknown kind or provider, and UnsupportedOperation
@@ -51,7 +192,26 @@ async def analyze(text: str, kinds: Sequence[AnalysisKind] = ANALYSIS_KINDS, *,
     if not text.strip():
         raise errors.ValidationFailed("There is no text to analyse; pass a non-empty text.",
                                       details=[{"field": "text", "message": "must not be empty"}])
-    return await _ready_provider(provider).analyze(text, _validated_kinds(kinds))
+    chosen = _ready_provider(provider)
+    started = time.perf_counter()
+    result = await chosen.analyze(text, _validated_kinds(kinds))
+    cost = pricing.cost_usd(result.provider, result.model, result.usage)
+    try:
+        await usage.record(UsageEntry(operation="analyze", provider=result.provider, model=result.model,
+                                      input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens,
+                                      cost_usd=cost, latency_ms=(time.perf_counter() - started) * 1000),
+                           context or CallContext())
+    except Exception:
+        log.exception("could not record AI usage for %s/%s", result.provider, result.model)
+    return result.model_copy(update={"usage": result.usage.model_copy(update={"cost_usd": cost})})
+
+
+async def usage_totals(*, user_id: uuid.UUID | None, days: int = 30) -> list[usage.UsageTotal]:
+    """Spend by UTC day, provider and model; ``user_id=None`` covers every user (admins)."""
+    if not 1 <= days <= 366:
+        raise errors.ValidationFailed("Usage reports cover 1 to 366 days.",
+                                      details=[{"field": "days", "message": "between 1 and 366"}])
+    return await usage.totals(user_id=user_id, days=days)
 
 
 def list_providers() -> list[ProviderInfo]:
@@ -62,10 +222,11 @@ def list_providers() -> list[ProviderInfo]:
 def _ready_provider(name: str | None) -> AIProvider:
     provider = get_provider(name)
     if not provider.is_configured():
+        ready = ", ".join(name for name in available_providers() if get_provider(name).is_configured())
         raise ProviderNotConfigured(
             f"The AI provider '{provider.name}' is not configured on this server; "
-            "ask an administrator to set it up, or choose another provider.",
-            details=[{"field": "provider", "message": "not configured"}],
+            f"choose one that is ({ready}), or ask an administrator to set it up.",
+            details=[{"field": "provider", "message": f"not configured; configured providers: {ready}"}],
         )
     return provider
 

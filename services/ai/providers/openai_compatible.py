@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import openai
@@ -19,9 +17,10 @@ from openai.types.chat import ChatCompletionMessageParam
 from openai.types.completion_usage import CompletionUsage
 from pydantic import BaseModel, Field, SecretStr
 
-from services.ai.base import AIProvider, ChatMessage, FinishReason, GenerateRequest, GenerateResult, Usage
+from services.ai.base import AIProvider, FinishReason, GenerateRequest, GenerateResult, Usage
 from services.ai.errors import ProviderFailed
-from services.ai.text.placeholders import fill_placeholders
+from services.ai.providers.http_failures import redacted, retry_after_seconds
+from services.ai.providers.messages import conversation_turns
 
 # Statuses after which the same request may succeed later: timeout, lock conflict, rate limit, server errors.
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
@@ -42,7 +41,6 @@ class OpenAICompatibleProvider(AIProvider):
     is_language_model: ClassVar[bool] = True
     credentials_hint: ClassVar[str] = "ask an administrator to check the provider's API key"
 
-    last_streamed: GenerateResult | None = None
     """What the last completed ``stream`` produced: the joined text, usage and finish reason."""
 
     @abstractmethod
@@ -116,12 +114,12 @@ class OpenAICompatibleProvider(AIProvider):
         if status == 401:
             return ProviderFailed(f"The {name} provider refused the API key (HTTP 401); {self.credentials_hint}.",
                                   retryable=False)
-        said = _redacted(_provider_message(exc), connection.api_key.get_secret_value())
+        said = redacted(_provider_message(exc), connection.api_key.get_secret_value())
         # OpenAI answers 429 both for "slow down" and for an exhausted quota; only the first passes.
         retryable = (status in _RETRYABLE_STATUSES or status >= 500) and exc.code != "insufficient_quota"
         advice = "try again shortly" if retryable else "change the request or the provider settings"
         return ProviderFailed(f"The {name} provider answered HTTP {status}: {said} ({advice}).",
-                              retryable=retryable, retry_after=_retry_after(exc.response.headers),
+                              retryable=retryable, retry_after=retry_after_seconds(exc.response.headers),
                               details={"status": status, "type": exc.type, "code": exc.code})
 
 
@@ -133,22 +131,16 @@ def _client(connection: OpenAICompatibleConnection) -> openai.AsyncOpenAI:
 
 def _chat_messages(request: GenerateRequest) -> tuple[list[ChatCompletionMessageParam], list[str]]:
     """The system prompt, the conversation, then the prompt as the last user turn; and unresolved placeholders."""
-    turns = [ChatMessage(role="system", content=request.system)] if request.system.strip() else []
-    turns += request.messages
-    if request.prompt.strip():
-        turns.append(ChatMessage(role="user", content=request.prompt))
+    turns, unresolved = conversation_turns(request)
     messages: list[ChatCompletionMessageParam] = []
-    unresolved: list[str] = []
     for turn in turns:
-        content, missing = fill_placeholders(turn.content, request.variables)
-        unresolved += missing
         if turn.role == "system":
-            messages.append({"role": "system", "content": content})
+            messages.append({"role": "system", "content": turn.content})
         elif turn.role == "assistant":
-            messages.append({"role": "assistant", "content": content})
+            messages.append({"role": "assistant", "content": turn.content})
         else:
-            messages.append({"role": "user", "content": content})
-    return messages, list(dict.fromkeys(unresolved))
+            messages.append({"role": "user", "content": turn.content})
+    return messages, unresolved
 
 
 def _usage(usage: CompletionUsage | None) -> Usage:
@@ -162,28 +154,3 @@ def _provider_message(exc: openai.APIStatusError) -> str:
     if isinstance(exc.body, dict) and isinstance(exc.body.get("message"), str):
         return str(exc.body["message"]).strip().rstrip(".")
     return exc.message
-
-
-def _redacted(text: str, secret: str) -> str:
-    return text.replace(secret, "[redacted]") if secret else text
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date), when sent."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
-    except (TypeError, ValueError):
-        return None

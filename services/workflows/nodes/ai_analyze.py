@@ -32,7 +32,7 @@ class AIAnalyzeNode(NodeType[AnalyzeConfig]):
 
     async def run(self, config: AnalyzeConfig, ctx: NodeContext) -> NodeOutput:
         text = ctx.render(config.source) if config.source else ctx.joined_inputs()
-        result = await ai.analyze(text, config.analyses, provider=config.provider)
+        result = await ai.analyze(text, config.analyses, provider=config.provider, context=ctx.ai_context())
         fields: dict[str, Any] = result.model_dump(exclude={"usage", "metadata", "provider", "model"},
                                                    exclude_none=True, mode="json")
         return NodeOutput(content=result.summary or text, fields=fields,

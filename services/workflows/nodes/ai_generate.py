@@ -30,7 +30,7 @@ class AIGenerateNode(NodeType[GenerateConfig]):
     async def run(self, config: GenerateConfig, ctx: NodeContext) -> NodeOutput:
         request = GenerateRequest(prompt=ctx.render(config.prompt), system=ctx.render(config.system),
                                   model=config.model, temperature=config.temperature, max_tokens=config.max_tokens)
-        result = await ai.generate(request, provider=config.provider)
+        result = await ai.generate(request, provider=config.provider, context=ctx.ai_context())
         return NodeOutput(content=result.text, tokens=result.usage.input_tokens + result.usage.output_tokens,
                           cost=result.usage.cost_usd,
                           metadata={"provider": result.provider, "model": result.model,

@@ -7,6 +7,7 @@ downstream templates read as ``{{ node_id.content }}`` or ``{{ node_id.some_fiel
 from __future__ import annotations
 
 import asyncio
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.ai.usage import CallContext
 from services.workflows import templating
 
 
@@ -75,6 +77,14 @@ class NodeContext:
 
     def render(self, template: str) -> str:
         return templating.render(template, self.variables())
+
+    def ai_context(self) -> CallContext:
+        """Who AI calls made by this node are for: its run (for run budgets and usage rows) and node."""
+        try:
+            run_id: uuid.UUID | None = uuid.UUID(self.run_id)
+        except ValueError:
+            run_id = None
+        return CallContext(run_id=run_id, node_id=self.node_id)
 
     def joined_inputs(self) -> str:
         """The content of the nodes wired directly into this one, in edge order."""

@@ -1,6 +1,6 @@
 """One contract every registered provider keeps; new providers join this table automatically.
 
-Providers that call a server are pointed at the loopback OpenAI server, never at the internet.
+Providers that call a server are pointed at the loopback OpenAI, Anthropic or Gemini API server, never at the internet.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import pytest
 
 from services.ai.base import AIProvider, GenerateRequest
 from services.ai.registry import PROVIDERS
+from tests.fakes.anthropic_server import FakeAnthropicServer
+from tests.fakes.google_server import FakeGoogleServer
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.unit.services.ai.conftest import SetEnv
 
@@ -16,9 +18,12 @@ pytestmark = pytest.mark.parametrize("provider_class", list(PROVIDERS.values()),
 
 
 @pytest.fixture(autouse=True)
-def _loopback_servers(openai_server: FakeOpenAIServer, provider_env: SetEnv) -> None:
+def _loopback_servers(openai_server: FakeOpenAIServer, anthropic_server: FakeAnthropicServer,
+                      google_server: FakeGoogleServer, provider_env: SetEnv) -> None:
     provider_env(OPENAI_API_KEY="sk-contract", OPENAI_BASE_URL=openai_server.base_url,
-                 LOCAL_LLM_BASE_URL=openai_server.base_url)
+                 LOCAL_LLM_BASE_URL=openai_server.base_url,
+                 ANTHROPIC_API_KEY="sk-ant-contract", ANTHROPIC_BASE_URL=anthropic_server.base_url,
+                 GOOGLE_API_KEY="google-contract", GOOGLE_BASE_URL=google_server.base_url)
 
 
 def test_provider_declares_its_name_display_name_and_models(provider_class: type[AIProvider]) -> None:
