@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table)
 from alembic import context
+from models.search_index import is_schema_object
 from services.db import sync_url
 from services.settings import get_settings
 
@@ -27,7 +28,7 @@ def _database_url() -> str:
 
 def run_migrations_offline() -> None:
     context.configure(url=_database_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+                      render_as_batch=True, include_name=is_schema_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -40,7 +41,8 @@ def run_migrations_online() -> None:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_name=is_schema_object)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -76,10 +76,13 @@ class Settings(BaseSettings):
                                                 validation_alias=_env("AI_BUDGET_PER_USER_DAILY_USD"))
     ai_budget_per_run_usd: float = Field(default=0.0, ge=0, validation_alias=_env("AI_BUDGET_PER_RUN_USD"))
     ai_prices_file: str = Field(default="", validation_alias=_env("AI_PRICES_FILE"))
+    ai_embedding_provider: str = Field(default="", validation_alias=_env("AI_EMBEDDING_PROVIDER"))
     openai_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str = Field(default="https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL"))
     local_llm_base_url: str = Field(default="", validation_alias=_env("LOCAL_LLM_BASE_URL"))
     local_llm_model: str = Field(default="llama3.1", min_length=1, validation_alias=_env("LOCAL_LLM_MODEL"))
+    local_embedding_model: str = Field(default="nomic-embed-text", min_length=1,
+                                       validation_alias=_env("LOCAL_EMBEDDING_MODEL"))
     anthropic_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("ANTHROPIC_API_KEY"))
     anthropic_base_url: str = Field(default="https://api.anthropic.com", validation_alias=_env("ANTHROPIC_BASE_URL"))
     google_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("GOOGLE_API_KEY"))

@@ -2,8 +2,9 @@
 
 A provider is a subclass of :class:`AIProvider` that declares its name, display name, models and
 whether it is a language model, and implements ``is_configured`` and ``generate``. ``stream`` falls
-back to chunking ``generate``'s text; ``analyze`` raises :class:`UnsupportedOperation` unless the
-provider offers text analysis. Providers are registered by an explicit list in ``registry.py``.
+back to chunking ``generate``'s text; ``analyze`` and ``embed`` raise :class:`UnsupportedOperation`
+unless the provider offers text analysis or embeddings. Providers are registered by an explicit
+list in ``registry.py``.
 """
 
 from __future__ import annotations
@@ -119,6 +120,15 @@ class AnalyzeResult(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class EmbedResult(BaseModel):
+    """One vector per input text, in the order given; all vectors have the model's dimension."""
+
+    provider: str
+    model: str
+    vectors: list[list[float]]
+    usage: Usage = Field(default_factory=Usage)
+
+
 class ProviderInfo(BaseModel):
     """What the UI and API show about a registered provider."""
 
@@ -163,6 +173,16 @@ class AIProvider(ABC):
         raise UnsupportedOperation(
             f"The {self.display_name} provider does not analyse text; choose the 'builtin' provider for analysis.",
             details=[{"field": "provider", "message": "does not support analysis"}],
+        )
+
+    async def embed(self, texts: Sequence[str], model: str = "") -> EmbedResult:
+        """One embedding vector per text (``model`` empty: the provider's embedding model).
+
+        Raises UnsupportedOperation unless the provider offers embeddings.
+        """
+        raise UnsupportedOperation(
+            f"The {self.display_name} provider does not embed text; choose 'openai', 'local' or 'google'.",
+            details=[{"field": "provider", "message": "does not support embeddings"}],
         )
 
     def available_models(self) -> tuple[str, ...]:

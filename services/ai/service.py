@@ -17,9 +17,11 @@ from services import errors
 from services.ai import pricing, reliability, usage
 from services.ai.base import (
     ANALYSIS_KINDS,
+    MAX_PROMPT_CHARS,
     AIProvider,
     AnalysisKind,
     AnalyzeResult,
+    EmbedResult,
     GenerateRequest,
     GenerateResult,
     ProviderInfo,
@@ -195,15 +197,56 @@ async def analyze(text: str, kinds: Sequence[AnalysisKind] = ANALYSIS_KINDS, *,
     chosen = _ready_provider(provider)
     started = time.perf_counter()
     result = await chosen.analyze(text, _validated_kinds(kinds))
-    cost = pricing.cost_usd(result.provider, result.model, result.usage)
-    try:
-        await usage.record(UsageEntry(operation="analyze", provider=result.provider, model=result.model,
-                                      input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens,
-                                      cost_usd=cost, latency_ms=(time.perf_counter() - started) * 1000),
-                           context or CallContext())
-    except Exception:
-        log.exception("could not record AI usage for %s/%s", result.provider, result.model)
+    cost = await _record_call("analyze", result.provider, result.model, result.usage, started, context or CallContext())
     return result.model_copy(update={"usage": result.usage.model_copy(update={"cost_usd": cost})})
+
+
+MAX_EMBED_TEXTS = 2048  # OpenAI's limit of inputs per embeddings request
+
+
+async def embed(texts: Sequence[str], *, provider: str | None = None, model: str = "",
+                context: CallContext | None = None) -> EmbedResult:
+    """One vector per text, in order, from ``provider`` (``AI_EMBEDDING_PROVIDER``, else the default, when None).
+
+    Retried like ``generate`` (no fallback: vectors of different models cannot be compared).
+    Raises ValidationFailed for no texts, a blank or too long text, or an unknown provider or
+    model; UnsupportedOperation when the provider does not embed; ProviderNotConfigured,
+    BudgetExceeded and ProviderFailed as ``generate`` does.
+    """
+    _require_texts(texts)
+    context = context or CallContext()
+    chosen = _ready_provider(provider or get_settings().ai_embedding_provider or None)
+    if (refusal := await over_budget(context)) is not None:
+        raise refusal
+    started = time.perf_counter()
+    result = await reliability.with_retries(partial(chosen.embed, list(texts), model), chosen.name)
+    cost = await _record_call("embed", result.provider, result.model, result.usage, started, context)
+    return result.model_copy(update={"usage": result.usage.model_copy(update={"cost_usd": cost})})
+
+
+async def _record_call(operation: str, provider: str, model: str, spent: Usage, started: float,
+                       context: CallContext) -> float:
+    """Record one uncached call's usage row and return its cost (analyze and embed; generate goes through _finish)."""
+    cost = pricing.cost_usd(provider, model, spent)
+    try:
+        await usage.record(UsageEntry(operation=operation, provider=provider, model=model,
+                                      input_tokens=spent.input_tokens, output_tokens=spent.output_tokens,
+                                      cost_usd=cost, latency_ms=(time.perf_counter() - started) * 1000), context)
+    except Exception:  # the answer is already paid for: keep it, and say loudly that accounting missed it
+        log.exception("could not record AI usage for %s/%s", provider, model)
+    return cost
+
+
+def _require_texts(texts: Sequence[str]) -> None:
+    if not texts or len(texts) > MAX_EMBED_TEXTS:
+        message = (f"At most {MAX_EMBED_TEXTS} texts can be embedded at once; split the batch." if texts
+                   else "There is no text to embed; pass at least one.")
+        raise errors.ValidationFailed(message, details=[{"field": "texts", "message": message}])
+    for index, text in enumerate(texts):
+        if not text.strip() or len(text) > MAX_PROMPT_CHARS:
+            message = "must not be blank" if not text.strip() else f"longer than {MAX_PROMPT_CHARS} characters"
+            raise errors.ValidationFailed(f"Text {index + 1} to embed is {message}; fix or leave it out.",
+                                          details=[{"field": f"texts[{index}]", "message": message}])
 
 
 async def usage_totals(*, user_id: uuid.UUID | None, days: int = 30) -> list[usage.UsageTotal]:

@@ -4,13 +4,18 @@
 followed by the last user message's words in reverse order, cut at ``max_tokens`` words (one word
 is one token here). With ``"stream": true`` it sends server-sent ``chat.completion.chunk`` events
 word by word, a usage chunk when ``stream_options.include_usage`` asks, then ``data: [DONE]``.
-Every request is recorded; ``fail_next`` and ``delay_next`` program failures and slowness.
+``POST /v1/embeddings`` answers each input with :func:`bag_of_words_vector`: deterministic, and texts
+sharing more words have a higher cosine similarity. Every request is recorded; ``fail_next`` and
+``delay_next`` program failures and slowness.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import math
+import re
 import threading
 import time
 from collections import deque
@@ -26,6 +31,8 @@ from starlette.routing import Route
 
 from tests.processes import free_port
 
+EMBEDDING_DIMENSIONS = 64
+_WORD = re.compile(r"[a-z0-9]+")
 _ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 404: "invalid_request_error",
                 429: "requests", 500: "server_error", 503: "server_error"}
 
@@ -56,7 +63,8 @@ class FakeOpenAIServer:
         self._failures: deque[_Failure] = deque()
         self._delays: deque[float] = deque()
         self._lock = threading.Lock()
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat_completions, methods=["POST"])])
+        app = Starlette(routes=[Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
+                                Route("/v1/embeddings", self._embeddings, methods=["POST"])])
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                      lifespan="off"))
         self._thread = threading.Thread(target=self._server.run, name="fake-openai", daemon=True)
@@ -98,7 +106,8 @@ class FakeOpenAIServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
-    async def _chat_completions(self, request: Request) -> Response:
+    async def _record(self, request: Request) -> tuple[dict[str, Any], Response | None]:
+        """The request's body, and the programmed failure to answer with instead, if any (after any delay)."""
         body = await request.json()
         with self._lock:
             self.requests.append(RecordedRequest(request.url.path, dict(request.headers), body))
@@ -106,10 +115,29 @@ class FakeOpenAIServer:
             delay = self._delays.popleft() if self._delays else 0.0
         if delay:
             await asyncio.sleep(delay)
+        if failure is None:
+            return body, None
+        error = {"message": failure.message, "type": _ERROR_TYPES.get(failure.status, "api_error"),
+                 "param": None, "code": failure.code}
+        return body, JSONResponse({"error": error}, status_code=failure.status, headers=failure.headers)
+
+    async def _embeddings(self, request: Request) -> Response:
+        body, failure = await self._record(request)
         if failure is not None:
-            error = {"message": failure.message, "type": _ERROR_TYPES.get(failure.status, "api_error"),
-                     "param": None, "code": failure.code}
-            return JSONResponse({"error": error}, status_code=failure.status, headers=failure.headers)
+            return failure
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        tokens = sum(len(_WORD.findall(str(text).lower())) for text in inputs)
+        return JSONResponse({
+            "object": "list", "model": body["model"],
+            "data": [{"object": "embedding", "index": index, "embedding": bag_of_words_vector(str(text))}
+                     for index, text in enumerate(inputs)],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        })
+
+    async def _chat_completions(self, request: Request) -> Response:
+        body, failure = await self._record(request)
+        if failure is not None:
+            return failure
         words, finish_reason = reply_words(body["messages"], int(body.get("max_tokens") or 4096))
         usage = {"prompt_tokens": _prompt_tokens(body["messages"]), "completion_tokens": len(words),
                  "total_tokens": _prompt_tokens(body["messages"]) + len(words)}
@@ -123,6 +151,15 @@ class FakeOpenAIServer:
                          "logprobs": None, "finish_reason": finish_reason}],
             "usage": usage,
         })
+
+
+def bag_of_words_vector(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """The text's lower-cased words hashed into ``dimensions`` counts, scaled to length 1 (zeros if no words)."""
+    counts = [0.0] * dimensions
+    for word in _WORD.findall(text.lower()):
+        counts[int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big") % dimensions] += 1.0
+    norm = math.sqrt(sum(count * count for count in counts)) or 1.0
+    return [count / norm for count in counts]
 
 
 def reply_words(messages: list[dict[str, Any]], max_tokens: int) -> tuple[list[str], str]:

@@ -8,6 +8,7 @@ version 2026-10-21, which refuses sampling parameters, so ``GenerateRequest.temp
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 import anthropic
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from services.ai.base import AIProvider, ChatMessage, FinishReason, GenerateRequest, GenerateResult, Usage
 from services.ai.errors import ProviderFailed
+from services.ai.providers.clients import client_for
 from services.ai.providers.http_failures import redacted, retry_after_seconds
 from services.ai.providers.messages import conversation_turns
 from services.settings import get_settings
@@ -141,11 +143,16 @@ class AnthropicProvider(AIProvider):
                                        "request_id": exc.request_id})
 
 
-def _client(connection: AnthropicConnection) -> anthropic.AsyncAnthropic:
-    # One client per call, closed after it: an AsyncAnthropic belongs to the event loop it first ran on.
-    # The base URL is always passed so the SDK never reads ANTHROPIC_BASE_URL behind the settings' back.
-    return anthropic.AsyncAnthropic(api_key=connection.api_key.get_secret_value(), base_url=connection.base_url,
-                                    timeout=connection.timeout_seconds, max_retries=0)
+@asynccontextmanager
+async def _client(connection: AnthropicConnection) -> AsyncIterator[anthropic.AsyncAnthropic]:
+    """The loop's client for these settings (kept, not closed: building one costs ~30 ms).
+
+    The base URL is always passed so the SDK never reads ANTHROPIC_BASE_URL behind the settings' back.
+    """
+    api_key = connection.api_key.get_secret_value()
+    yield client_for(("anthropic", connection.base_url, api_key, connection.timeout_seconds),
+                     lambda: anthropic.AsyncAnthropic(api_key=api_key, base_url=connection.base_url,
+                                                      timeout=connection.timeout_seconds, max_retries=0))
 
 
 def _messages(request: GenerateRequest) -> tuple[str, list[MessageParam], list[str]]:

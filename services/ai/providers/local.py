@@ -29,6 +29,10 @@ class LocalProvider(OpenAICompatibleProvider):
         """The model the local server serves, from ``LOCAL_LLM_MODEL``."""
         return (get_settings().local_llm_model,)
 
+    def available_embedding_models(self) -> tuple[str, ...]:
+        """The embedding model the local server serves, from ``LOCAL_EMBEDDING_MODEL``."""
+        return (get_settings().local_embedding_model,)
+
     def connection(self) -> OpenAICompatibleConnection:
         """``LOCAL_LLM_BASE_URL`` with a placeholder key."""
         settings = get_settings()

@@ -16,6 +16,7 @@ class OpenAIProvider(OpenAICompatibleProvider):
     name: ClassVar[str] = "openai"
     display_name: ClassVar[str] = "OpenAI"
     models: ClassVar[tuple[str, ...]] = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1")
+    embedding_models: ClassVar[tuple[str, ...]] = ("text-embedding-3-small", "text-embedding-3-large")
     credentials_hint: ClassVar[str] = "ask an administrator to check OPENAI_API_KEY"
 
     def is_configured(self) -> bool:

@@ -9,7 +9,8 @@ whether and when to try again.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 import openai
@@ -17,8 +18,10 @@ from openai.types.chat import ChatCompletionMessageParam
 from openai.types.completion_usage import CompletionUsage
 from pydantic import BaseModel, Field, SecretStr
 
-from services.ai.base import AIProvider, FinishReason, GenerateRequest, GenerateResult, Usage
+from services import errors
+from services.ai.base import AIProvider, EmbedResult, FinishReason, GenerateRequest, GenerateResult, Usage
 from services.ai.errors import ProviderFailed
+from services.ai.providers.clients import client_for
 from services.ai.providers.http_failures import redacted, retry_after_seconds
 from services.ai.providers.messages import conversation_turns
 
@@ -40,6 +43,7 @@ class OpenAICompatibleProvider(AIProvider):
 
     is_language_model: ClassVar[bool] = True
     credentials_hint: ClassVar[str] = "ask an administrator to check the provider's API key"
+    embedding_models: ClassVar[tuple[str, ...]] = ()
 
     """What the last completed ``stream`` produced: the joined text, usage and finish reason."""
 
@@ -90,6 +94,29 @@ class OpenAICompatibleProvider(AIProvider):
                 raise self._failure(exc, connection) from exc
         self.last_streamed = self._result("".join(pieces), model, usage, finish_reason, unresolved, completion_id)
 
+    def available_embedding_models(self) -> tuple[str, ...]:
+        """The embedding models this deployment offers, default first (none: ``embed`` is unsupported)."""
+        return self.embedding_models
+
+    async def embed(self, texts: Sequence[str], model: str = "") -> EmbedResult:
+        """One vector per text from the embeddings endpoint; raises ProviderFailed as ``generate`` does."""
+        offered = self.available_embedding_models()
+        if not offered:
+            return await super().embed(texts, model)
+        chosen = _embedding_model(self.display_name, model, offered)
+        connection = self.connection()
+        async with _client(connection) as client:
+            try:
+                response = await client.embeddings.create(model=chosen, input=list(texts), encoding_format="float")
+            except openai.APIError as exc:
+                raise self._failure(exc, connection) from exc
+        vectors = [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+        if len(vectors) != len(texts):
+            raise ProviderFailed(f"The {self.display_name} provider answered {len(vectors)} embeddings for "
+                                 f"{len(texts)} texts; try again.", retryable=True)
+        return EmbedResult(provider=self.name, model=chosen, vectors=vectors,
+                           usage=Usage(input_tokens=response.usage.prompt_tokens if response.usage else 0))
+
     def _result(self, text: str, model: str, usage: Usage, finish_reason: str | None, unresolved: list[str],
                 completion_id: str) -> GenerateResult:
         metadata: dict[str, Any] = {"completion_id": completion_id}
@@ -123,10 +150,25 @@ class OpenAICompatibleProvider(AIProvider):
                               details={"status": status, "type": exc.type, "code": exc.code})
 
 
-def _client(connection: OpenAICompatibleConnection) -> openai.AsyncOpenAI:
-    # One client per call, closed after it: an AsyncOpenAI belongs to the event loop it first ran on.
-    return openai.AsyncOpenAI(api_key=connection.api_key.get_secret_value(), base_url=connection.base_url,
-                              timeout=connection.timeout_seconds, max_retries=0)
+@asynccontextmanager
+async def _client(connection: OpenAICompatibleConnection) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The loop's client for these settings (kept, not closed: building one costs ~30 ms)."""
+    api_key = connection.api_key.get_secret_value()
+    yield client_for(("openai", connection.base_url, api_key, connection.timeout_seconds),
+                     lambda: openai.AsyncOpenAI(api_key=api_key, base_url=connection.base_url,
+                                                timeout=connection.timeout_seconds, max_retries=0))
+
+
+def _embedding_model(display_name: str, requested: str, offered: tuple[str, ...]) -> str:
+    """``requested``, or the default embedding model when empty; raises ValidationFailed for an unknown one."""
+    if not requested:
+        return offered[0]
+    if requested not in offered:
+        names = ", ".join(offered)
+        raise errors.ValidationFailed(
+            f"The {display_name} provider has no embedding model '{requested}'; choose one of: {names}.",
+            details=[{"field": "model", "message": f"unknown embedding model; choose one of: {names}"}])
+    return requested
 
 
 def _chat_messages(request: GenerateRequest) -> tuple[list[ChatCompletionMessageParam], list[str]]:

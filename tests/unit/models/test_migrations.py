@@ -8,6 +8,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table)
+from models.search_index import is_schema_object
 from services.db import sync_url
 from tests.infra import migrate
 
@@ -16,7 +17,7 @@ def _differences(url: str) -> list[object]:
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": False})
+            context = MigrationContext.configure(conn, opts={"compare_type": False, "include_name": is_schema_object})
             return list(compare_metadata(context, SQLModel.metadata))
     finally:
         engine.dispose()
