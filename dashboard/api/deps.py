@@ -39,7 +39,12 @@ ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
 
 
 async def get_current_user(claims: ClaimsDep, session: SessionDep) -> User:
-    return await auth.authenticate(claims, session=session)
+    user = await auth.authenticate(claims, session=session)
+    # End the sign-in read at once: on SQLite every transaction holds the write lock (BEGIN
+    # IMMEDIATE), and work the handler starts on other connections (the engine, AI usage rows)
+    # must not wait for the response to finish.
+    await session.commit()
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

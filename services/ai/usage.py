@@ -96,5 +96,5 @@ async def totals(*, user_id: uuid.UUID | None, days: int) -> list[UsageTotal]:
     return [UsageTotal(day=str(row[0]), provider=row[1], model=row[2], calls=int(row[3]),
                        cached_calls=int(row[4] or 0),
                        input_tokens=int(row[5] or 0), output_tokens=int(row[6] or 0),
-                       cost_usd=round(float(row[7] or 0.0), 6))
+                       cost_usd=round(float(row[7] or 0.0), 10))
             for row in rows]

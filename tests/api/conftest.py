@@ -1,4 +1,5 @@
-"""An httpx client on the real ASGI API, its DB session joined to the test's rolled-back transaction."""
+"""httpx clients on the real ASGI API: ``client`` joins the test's rolled-back transaction; ``live`` commits to a
+real database (``live_db``), for work that opens its own sessions (runs, AI usage rows)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dashboard.api.app import create_api
 from dashboard.api.deps import get_session
+from models.user import Role, User
+from services.db import open_session
 
 PASSWORD = "amber-falcon-lantern-42"
 Headers = dict[str, str]
@@ -40,3 +44,19 @@ def sign_up(client: httpx.AsyncClient) -> Callable[[str], Awaitable[Headers]]:
         return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
     return _sign_up
+
+
+@pytest.fixture
+async def live(live_db: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api()), base_url="http://t") as http:
+        yield http
+
+
+async def account(http: httpx.AsyncClient, email: str, role: Role) -> Headers:
+    """Register ``email`` on a ``live`` client, give it ``role``, and return its signed-in headers."""
+    assert (await http.post("/api/v3/auth/register", json={"email": email, "password": PASSWORD})).status_code == 201
+    async with open_session() as session:
+        await session.exec(update(User).where(User.email == email).values(role=role))  # type: ignore[call-overload]
+        await session.commit()
+    token = (await http.post("/api/v3/auth/login", json={"email": email, "password": PASSWORD})).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
 
-from dashboard.api.app import create_api
-from models.user import Role, User
-from services.db import open_session
-from tests.api.conftest import PASSWORD
+from models.user import Role
+from tests.api.conftest import account
 
 Headers = dict[str, str]
 GRAPH = {"nodes": [{"id": "in", "type": "input", "config": {"fields": ["topic"]}, "position": {"x": 0, "y": 0}},
@@ -22,24 +18,9 @@ GRAPH = {"nodes": [{"id": "in", "type": "input", "config": {"fields": ["topic"]}
 
 
 @pytest.fixture
-async def live(live_db: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api()), base_url="http://t") as http:
-        yield http
-
-
-async def _account(http: httpx.AsyncClient, email: str, role: Role) -> Headers:
-    assert (await http.post("/api/v3/auth/register", json={"email": email, "password": PASSWORD})).status_code == 201
-    async with open_session() as session:
-        await session.exec(update(User).where(User.email == email).values(role=role))  # type: ignore[call-overload]
-        await session.commit()
-    token = (await http.post("/api/v3/auth/login", json={"email": email, "password": PASSWORD})).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
-@pytest.fixture
 async def editor(live: httpx.AsyncClient) -> Headers:
-    await _account(live, "admin@example.com", Role.ADMIN)
-    return await _account(live, "editor@example.com", Role.EDITOR)
+    await account(live, "admin@example.com", Role.ADMIN)
+    return await account(live, "editor@example.com", Role.EDITOR)
 
 
 async def _create(http: httpx.AsyncClient, headers: Headers, graph: dict[str, Any] = GRAPH) -> int:
@@ -89,7 +70,7 @@ async def test_invalid_graph_is_a_422_with_problems_per_node_and_nothing_is_save
 
 async def test_viewer_reads_but_cannot_create_or_execute(live: httpx.AsyncClient, editor: Headers) -> None:
     workflow_id = await _create(live, editor)
-    viewer = await _account(live, "viewer@example.com", Role.VIEWER)
+    viewer = await account(live, "viewer@example.com", Role.VIEWER)
     assert (await live.get(f"/api/v3/workflows/{workflow_id}", headers=viewer)).status_code == 200
     assert (await live.post("/api/v3/workflows", json={"name": "x"}, headers=viewer)).status_code == 403
     answer = await live.post(f"/api/v3/workflows/{workflow_id}/execute", json={}, headers=viewer)
