@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.infra import IN_CI
 from tests.processes import free_port, stop_process_group
 
@@ -34,13 +35,21 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="package")
-def app_url() -> Iterator[str]:
+def fake_openai() -> Iterator[FakeOpenAIServer]:
+    """A loopback OpenAI the app is configured with, so browser tests can stream from the real SDK."""
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
     """`reflex run --env prod` on a free port with its own empty data folder, stopped at the end."""
     _require_chromium()
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="dwc-e2e-"))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")}
-    env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+    env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+                "OPENAI_API_KEY": "sk-e2e-fake", "OPENAI_BASE_URL": fake_openai.base_url})
     # The same environment and commands as `make run` (scripts/env.sh sets the offline toolchain).
     command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod "
                f"--frontend-port {port} --backend-port {port} --loglevel warning")
