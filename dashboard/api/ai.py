@@ -1,4 +1,4 @@
-"""AI: providers and their health, generate (JSON or server-sent events), analyze, usage totals."""
+"""AI: providers and their health, generate (JSON or server-sent events), analyze, document search, usage."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dashboard.api.deps import CurrentUser
 from dashboard.api.errors import error_body
 from models.user import User
 from services import errors
-from services.ai import health
+from services.ai import health, search
 from services.ai import service as ai
 from services.ai.base import (
     ANALYSIS_KINDS,
@@ -27,6 +27,7 @@ from services.ai.base import (
     GenerateResult,
     Usage,
 )
+from services.ai.search import SearchHit
 from services.ai.usage import CallContext, UsageTotal
 from services.auth.permissions import Permission, allows, require
 
@@ -143,6 +144,24 @@ async def generate(body: GenerateCall, user: AIUser) -> GenerationPublic | Strea
 async def analyze(body: AnalyzeCall, user: AIUser) -> AnalyzeResult:
     """Sentiment, keywords, summary, readability, language and entities: the ``analyses`` asked for."""
     return await ai.analyze(body.text, body.analyses, provider=body.provider, context=CallContext(user_id=user.id))
+
+
+class SearchCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=500)
+    limit: int = Field(default=10, ge=1, le=100)
+    rerank: bool = Field(default=True, description="Re-rank by embeddings when AI_EMBEDDING_PROVIDER is set.")
+    scope: UsageScope = Field(default="me", description="'all' (admins) searches every user's documents.")
+
+
+@router.post("/search", response_model=list[SearchHit])
+async def search_documents(body: SearchCall, user: Viewer) -> list[SearchHit]:
+    """Documents ranked by full text (FTS5 / tsvector), re-ranked semantically when embeddings are configured."""
+    if body.scope == "all":
+        require(user.role, Permission.ADMINISTER)
+    return await search.search(body.query, owner_id=None if body.scope == "all" else user.id, limit=body.limit,
+                               rerank=body.rerank, context=CallContext(user_id=user.id))
 
 
 @router.get("/usage", response_model=UsageReport)

@@ -95,7 +95,10 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    """``("body", "items", 0, "name")`` → ``items.0.name``: the location prefix goes, a field called ``query`` stays."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 

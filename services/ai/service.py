@@ -7,6 +7,7 @@ one ``AIUsage`` row per call (cache hits included, at zero cost).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -31,7 +32,7 @@ from services.ai.budgets import over_budget
 from services.ai.errors import ProviderFailed, ProviderNotConfigured
 from services.ai.registry import available_providers, get_provider
 from services.ai.response_cache import answer_cache, request_key
-from services.ai.text.tokens import word_chunks
+from services.ai.text.tokens import count_tokens, word_chunks
 from services.ai.usage import CallContext, UsageEntry
 from services.settings import get_settings
 
@@ -107,16 +108,33 @@ async def stream_answer(request: GenerateRequest, *, provider: str | None = None
             failed.append(candidate.name)
             last_failure = failure
             continue
-        if first_text:
-            yield first_text
-        async for chunk in pieces:
-            yield chunk
+        sent: list[str] = []
+        try:
+            if first_text:
+                sent.append(first_text)
+                yield first_text
+            async for chunk in pieces:
+                sent.append(chunk)
+                yield chunk
+        except BaseException:  # stopped by the caller or failed midway: the provider still billed what it sent
+            await asyncio.shield(_finish(_partial(candidate.name, model, asked, "".join(sent)), context, started,
+                                         failed, operation="stream"))
+            raise
         whole = candidate.last_streamed or GenerateResult(text="", provider=candidate.name, model=model, usage=Usage())
         result = await _finish(whole, context, started, failed, operation="stream")
         await _remember(key, result, use_cache)
         yield result
         return
     raise _all_failed(failed, last_failure)
+
+
+def _partial(provider: str, model: str, request: GenerateRequest, text: str) -> GenerateResult:
+    """An interrupted stream's result, its tokens estimated from the words sent and asked (the provider's
+    own count never came)."""
+    asked = " ".join([request.system, request.prompt, *(message.content for message in request.messages)])
+    usage = Usage(input_tokens=count_tokens(asked), output_tokens=count_tokens(text))
+    return GenerateResult(text=text, provider=provider, model=model, usage=usage, finish_reason="length",
+                          metadata={"interrupted": True, "tokens_estimated": True})
 
 
 async def _first_piece(provider: AIProvider, request: GenerateRequest) -> tuple[AsyncIterator[str], str]:

@@ -295,3 +295,39 @@ async def test_a_reached_daily_budget_is_a_403_budget_exceeded_unless_a_free_pro
     assert len(openai.requests) == 1
     other = await live.post(f"{AI}/generate", headers=accounts.admin, json={**call, "use_cache": False})
     assert other.status_code == 200 and other.json()["provider_used"] == "openai" and len(openai.requests) == 2
+
+
+async def _report_document(live: httpx.AsyncClient, headers: Headers, topic: str) -> None:
+    """Run input → template → output, which saves a document titled after ``topic``."""
+    graph = {"nodes": [{"id": "in", "type": "input", "config": {"fields": ["topic"]}},
+                       {"id": "body", "type": "template", "config": {"template": "Notes on {{ in.topic }}."}},
+                       {"id": "out", "type": "output", "config": {"title": "{{ in.topic }} report"}}],
+             "edges": [{"source": "in", "target": "body"}, {"source": "body", "target": "out"}]}
+    created = await live.post("/api/v3/workflows", headers=headers, json={"name": f"docs {topic}", "graph": graph})
+    run = await live.post(f"/api/v3/workflows/{created.json()['id']}/execute", headers=headers,
+                          json={"parameters": {"topic": topic}, "wait": True})
+    assert run.json()["status"] == "succeeded", run.text
+
+
+async def test_search_finds_the_callers_documents_and_everyones_for_admins(
+        live: httpx.AsyncClient, accounts: Accounts) -> None:
+    await _report_document(live, accounts.editor, "solar panels")
+    await _report_document(live, accounts.editor, "river otters")
+    await _report_document(live, accounts.admin, "solar farms")
+
+    mine = await live.post(f"{AI}/search", headers=accounts.editor, json={"query": "solar"})
+    assert mine.status_code == 200, mine.text
+    assert [hit["title"] for hit in mine.json()] == ["solar panels report"]
+    assert "**solar**" in mine.json()[0]["snippet"].lower() and mine.json()[0]["method"] == "fulltext"
+
+    everyone = await live.post(f"{AI}/search", headers=accounts.admin, json={"query": "solar", "scope": "all"})
+    assert sorted(hit["title"] for hit in everyone.json()) == ["solar farms report", "solar panels report"]
+    assert (await live.post(f"{AI}/search", headers=accounts.viewer, json={"query": "solar"})).json() == []
+    assert (await live.post(f"{AI}/search", headers=accounts.editor,
+                            json={"query": "solar", "scope": "all"})).status_code == 403
+    for body, field in (({"query": ""}, "query"), ({"query": "x" * 501}, "query"), ({"query": "a", "limit": 0},
+                                                                                      "limit")):
+        refused = await live.post(f"{AI}/search", headers=accounts.editor, json=body)
+        assert refused.status_code == 422 and fields_of(refused) == [field], refused.text
+    hostile = await live.post(f"{AI}/search", headers=accounts.editor, json={"query": '"AND OR ( * NEAR'})
+    assert hostile.status_code == 200

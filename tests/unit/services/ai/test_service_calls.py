@@ -208,3 +208,15 @@ def test_out_of_range_requests_are_refused_with_the_field_named(field: str, valu
 
     with pytest.raises(ValidationError, match=field):
         GenerateRequest.model_validate({"prompt": "hi", field: value})
+
+
+@pytest.mark.usefixtures("openai_and_local")
+async def test_a_stream_stopped_midway_still_records_what_was_sent(openai_server: FakeOpenAIServer) -> None:
+    answer = service.stream_answer(GenerateRequest(prompt="one two three four five six seven eight"),
+                                   provider="openai")
+    taken = [await anext(answer), await anext(answer)]
+    await answer.aclose()  # what the AI Studio's Stop button and a dropped SSE connection do
+    [row] = await usage_rows()
+    assert (row["operation"], row["provider"]) == ("stream", "openai")
+    assert row["output_tokens"] == len("".join(str(piece) for piece in taken).split())
+    assert row["input_tokens"] == 8 and row["cost_usd"] > 0
