@@ -146,6 +146,7 @@ class AIProvider(ABC):
     display_name: ClassVar[str]
     is_language_model: ClassVar[bool]
     models: ClassVar[tuple[str, ...]]
+    embedding_models: ClassVar[tuple[str, ...]] = ()
     last_streamed: GenerateResult | None = None
     """Set when ``stream`` has finished: the whole answer with its usage, as ``generate`` returns it."""
 
@@ -184,6 +185,22 @@ class AIProvider(ABC):
             f"The {self.display_name} provider does not embed text; choose 'openai', 'local' or 'google'.",
             details=[{"field": "provider", "message": "does not support embeddings"}],
         )
+
+    def available_embedding_models(self) -> tuple[str, ...]:
+        """The embedding models this deployment offers, default first (none: ``embed`` is unsupported)."""
+        return self.embedding_models
+
+    def resolve_embedding_model(self, requested: str) -> str:
+        """``requested``, or the default embedding model when empty; raises ValidationFailed for an unknown one."""
+        offered = self.available_embedding_models()
+        if not requested:
+            return offered[0]
+        if requested not in offered:
+            names = ", ".join(offered)
+            raise errors.ValidationFailed(
+                f"The {self.display_name} provider has no embedding model '{requested}'; choose one of: {names}.",
+                details=[{"field": "model", "message": f"unknown embedding model; choose one of: {names}"}])
+        return requested
 
     def available_models(self) -> tuple[str, ...]:
         """The models this deployment offers, default first: ``models`` unless settings choose them."""

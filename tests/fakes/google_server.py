@@ -27,13 +27,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.openai_server import reply_words
+from tests.fakes.openai_server import bag_of_words_vector, reply_words
 from tests.processes import free_port
 
 MODEL_VERSION = "fake-gemini-001"
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
                  429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
-_GENERATE, _STREAM = "generateContent", "streamGenerateContent"
+_GENERATE, _STREAM, _EMBED = "generateContent", "streamGenerateContent", "batchEmbedContents"
 
 
 @dataclass
@@ -125,11 +125,23 @@ class FakeGoogleServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
+    async def _embed(self, request: Request, body: dict[str, Any]) -> Response:
+        """``batchEmbedContents``: one bag-of-words vector per request, as the OpenAI fake computes them."""
+        with self._lock:
+            self.requests.append(RecordedRequest(request.url.path, request.url.query, dict(request.headers), body))
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            return _error(failure.status, failure.message, failure.details, failure.headers)
+        return JSONResponse({"embeddings": [{"values": bag_of_words_vector(text)}
+                                            for text in _embedding_texts(body)]})
+
     async def _models(self, request: Request) -> Response:
         model, _, method = request.path_params["target"].partition(":")
-        if method not in (_GENERATE, _STREAM):
+        if method not in (_GENERATE, _STREAM, _EMBED):
             return _error(404, f"Method {method!r} is not served by the fake Gemini API.", [])
         body = await request.json()
+        if method == _EMBED:
+            return await self._embed(request, body)
         with self._lock:
             self.requests.append(RecordedRequest(request.url.path, request.url.query, dict(request.headers), body))
             failure = self._failures.popleft() if self._failures else None
@@ -152,6 +164,10 @@ class FakeGoogleServer:
             return StreamingResponse(_events(model, words, finish_reason, usage, failure),
                                      media_type="text/event-stream")
         return JSONResponse(_response(model, " ".join(words), finish_reason, usage))
+
+
+def _embedding_texts(body: dict[str, Any]) -> list[str]:
+    return [" ".join(_text(item.get("content"))) for item in body.get("requests", [])]
 
 
 def _error(status: int, message: str, details: list[dict[str, Any]], headers: dict[str, str] | None = None,

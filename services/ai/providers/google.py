@@ -21,10 +21,19 @@ from google.genai import types
 from google.genai.client import AsyncClient
 from pydantic import BaseModel, Field, SecretStr
 
-from services.ai.base import AIProvider, ChatMessage, FinishReason, GenerateRequest, GenerateResult, Usage
+from services.ai.base import (
+    AIProvider,
+    ChatMessage,
+    EmbedResult,
+    FinishReason,
+    GenerateRequest,
+    GenerateResult,
+    Usage,
+)
 from services.ai.errors import ProviderFailed
 from services.ai.providers.http_failures import redacted, retry_after_seconds
 from services.ai.providers.messages import conversation_turns
+from services.ai.text.tokens import count_tokens
 from services.settings import get_settings
 
 GEMINI_API_URL = "https://generativelanguage.googleapis.com"
@@ -58,6 +67,7 @@ class GoogleProvider(AIProvider):
     display_name: ClassVar[str] = "Google Gemini"
     is_language_model: ClassVar[bool] = True
     models: ClassVar[tuple[str, ...]] = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash")
+    embedding_models: ClassVar[tuple[str, ...]] = ("gemini-embedding-001", "text-embedding-004")
 
     last_streamed: GenerateResult | None = None
     """What the last completed ``stream`` produced: the joined text, usage and finish reason."""
@@ -107,6 +117,22 @@ class GoogleProvider(AIProvider):
         except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
             raise self._failure(exc, connection) from exc
         self.last_streamed = self._result("".join(pieces), model, usage, finish_reason, unresolved, last)
+
+    async def embed(self, texts: Sequence[str], model: str = "") -> EmbedResult:
+        """One vector per text (``batchEmbedContents``); the API reports no token counts, so they are estimated."""
+        chosen = self.resolve_embedding_model(model)
+        connection = self.connection()
+        client = await _client(connection)
+        try:
+            response = await client.models.embed_content(model=chosen, contents=list(texts))
+        except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
+            raise self._failure(exc, connection) from exc
+        vectors = [list(item.values or []) for item in response.embeddings or []]
+        if len(vectors) != len(texts):
+            raise ProviderFailed(f"The {self.display_name} provider answered {len(vectors)} embeddings for "
+                                 f"{len(texts)} texts; try again.", retryable=True)
+        return EmbedResult(provider=self.name, model=chosen, vectors=vectors,
+                           usage=Usage(input_tokens=sum(count_tokens(text) for text in texts)))
 
     def _result(self, text: str, model: str, usage: Usage, finish_reason: FinishReason | None,
                 unresolved: list[str], response: types.GenerateContentResponse | None) -> GenerateResult:

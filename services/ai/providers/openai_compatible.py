@@ -18,7 +18,6 @@ from openai.types.chat import ChatCompletionMessageParam
 from openai.types.completion_usage import CompletionUsage
 from pydantic import BaseModel, Field, SecretStr
 
-from services import errors
 from services.ai.base import AIProvider, EmbedResult, FinishReason, GenerateRequest, GenerateResult, Usage
 from services.ai.errors import ProviderFailed
 from services.ai.providers.clients import client_for
@@ -43,7 +42,6 @@ class OpenAICompatibleProvider(AIProvider):
 
     is_language_model: ClassVar[bool] = True
     credentials_hint: ClassVar[str] = "ask an administrator to check the provider's API key"
-    embedding_models: ClassVar[tuple[str, ...]] = ()
 
     """What the last completed ``stream`` produced: the joined text, usage and finish reason."""
 
@@ -94,16 +92,12 @@ class OpenAICompatibleProvider(AIProvider):
                 raise self._failure(exc, connection) from exc
         self.last_streamed = self._result("".join(pieces), model, usage, finish_reason, unresolved, completion_id)
 
-    def available_embedding_models(self) -> tuple[str, ...]:
-        """The embedding models this deployment offers, default first (none: ``embed`` is unsupported)."""
-        return self.embedding_models
-
     async def embed(self, texts: Sequence[str], model: str = "") -> EmbedResult:
         """One vector per text from the embeddings endpoint; raises ProviderFailed as ``generate`` does."""
         offered = self.available_embedding_models()
         if not offered:
             return await super().embed(texts, model)
-        chosen = _embedding_model(self.display_name, model, offered)
+        chosen = self.resolve_embedding_model(model)
         connection = self.connection()
         async with _client(connection) as client:
             try:
@@ -157,18 +151,6 @@ async def _client(connection: OpenAICompatibleConnection) -> AsyncIterator[opena
     yield client_for(("openai", connection.base_url, api_key, connection.timeout_seconds),
                      lambda: openai.AsyncOpenAI(api_key=api_key, base_url=connection.base_url,
                                                 timeout=connection.timeout_seconds, max_retries=0))
-
-
-def _embedding_model(display_name: str, requested: str, offered: tuple[str, ...]) -> str:
-    """``requested``, or the default embedding model when empty; raises ValidationFailed for an unknown one."""
-    if not requested:
-        return offered[0]
-    if requested not in offered:
-        names = ", ".join(offered)
-        raise errors.ValidationFailed(
-            f"The {display_name} provider has no embedding model '{requested}'; choose one of: {names}.",
-            details=[{"field": "model", "message": f"unknown embedding model; choose one of: {names}"}])
-    return requested
 
 
 def _chat_messages(request: GenerateRequest) -> tuple[list[ChatCompletionMessageParam], list[str]]:

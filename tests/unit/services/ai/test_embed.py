@@ -99,3 +99,30 @@ async def test_server_errors_are_retried_then_reported_like_generate(openai_serv
         await service.embed(["hello"], provider="openai")
     assert failure.value.retryable is False
     assert KEY not in failure.value.message
+
+
+async def test_google_embeds_through_batch_embed_contents(google_server: Any, provider_env: SetEnv) -> None:
+    provider_env(GOOGLE_API_KEY="g-test-embed-key", GOOGLE_BASE_URL=google_server.base_url)
+    texts = ["solar panels on the roof", "solar panels in the field", "a recipe for bread"]
+    result = await service.embed(texts, provider="google")
+    assert (result.provider, result.model) == ("google", "gemini-embedding-001")
+    assert [len(vector) for vector in result.vectors] == [EMBEDDING_DIMENSIONS] * 3
+    assert _cosine(result.vectors[0], result.vectors[1]) > _cosine(result.vectors[0], result.vectors[2])
+    [sent] = google_server.requests
+    assert sent.path == "/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    assert [item["content"]["parts"][0]["text"] for item in sent.body["requests"]] == texts
+    assert sent.headers["x-goog-api-key"] == "g-test-embed-key"
+    [row] = await _usage_rows()
+    assert (row["operation"], row["provider"], row["input_tokens"]) == ("embed", "google", 14)
+
+
+async def test_google_embedding_failures_are_mapped(google_server: Any, provider_env: SetEnv,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AI_MAX_RETRIES", "0")
+    provider_env(GOOGLE_API_KEY="g-test-embed-key", GOOGLE_BASE_URL=google_server.base_url)
+    google_server.fail_next(503)
+    with pytest.raises(ProviderFailed) as caught:
+        await service.embed(["anything"], provider="google")
+    assert caught.value.retryable
+    with pytest.raises(errors.ValidationFailed, match="no embedding model 'nope'"):
+        await service.embed(["anything"], provider="google", model="nope")
