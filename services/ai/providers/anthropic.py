@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field, SecretStr
 
 from services.ai.base import AIProvider, ChatMessage, FinishReason, GenerateRequest, GenerateResult, Usage
 from services.ai.errors import ProviderFailed
-from services.ai.providers.clients import client_for
-from services.ai.providers.http_failures import redacted, retry_after_seconds
 from services.ai.providers.messages import conversation_turns
+from services.net.clients import client_for
+from services.net.http_failures import redacted, retry_after_seconds
 from services.settings import get_settings
 
 ANTHROPIC_API_URL = "https://api.anthropic.com"

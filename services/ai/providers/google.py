@@ -31,9 +31,9 @@ from services.ai.base import (
     Usage,
 )
 from services.ai.errors import ProviderFailed
-from services.ai.providers.http_failures import redacted, retry_after_seconds
 from services.ai.providers.messages import conversation_turns
 from services.ai.text.tokens import count_tokens
+from services.net.http_failures import redacted, retry_after_seconds
 from services.settings import get_settings
 
 GEMINI_API_URL = "https://generativelanguage.googleapis.com"

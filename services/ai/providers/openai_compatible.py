@@ -20,9 +20,9 @@ from pydantic import BaseModel, Field, SecretStr
 
 from services.ai.base import AIProvider, EmbedResult, FinishReason, GenerateRequest, GenerateResult, Usage
 from services.ai.errors import ProviderFailed
-from services.ai.providers.clients import client_for
-from services.ai.providers.http_failures import redacted, retry_after_seconds
 from services.ai.providers.messages import conversation_turns
+from services.net.clients import client_for
+from services.net.http_failures import redacted, retry_after_seconds
 
 # Statuses after which the same request may succeed later: timeout, lock conflict, rate limit, server errors.
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})

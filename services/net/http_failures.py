@@ -1,6 +1,6 @@
-"""What SDK providers read from a failed HTTP answer: when to try again, and text safe to show.
+"""What a failed HTTP answer tells callers of external APIs: when to try again, and text safe to show.
 
-Shared by the providers that call a hosted API, so each maps its SDK's errors the same way.
+Shared by AI providers and notification channels, so each maps failures the same way.
 """
 
 from __future__ import annotations
