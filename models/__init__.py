@@ -3,12 +3,21 @@
 from models.ai_usage import AIUsage
 from models.audit import AuditLog
 from models.document import Document, DocumentSource
+from models.notification import (
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationPreference,
+    NotificationTemplate,
+    Priority,
+)
 from models.refresh_token import RefreshToken
 from models.run import Run, RunStatus, Step, StepStatus, Trigger
 from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import Role, User
 from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
 
-__all__ = ["AIUsage", "AuditLog", "Document", "DocumentSource", "RefreshToken", "Role", "Run", "RunFinishedTrigger",
-           "RunStatus", "Schedule", "Step", "StepStatus", "Trigger", "User", "WebhookTrigger", "Workflow",
-           "WorkflowStatus", "WorkflowVersion"]
+__all__ = ["AIUsage", "AuditLog", "Delivery", "DeliveryStatus", "Document", "DocumentSource", "Notification",
+           "NotificationPreference", "NotificationTemplate", "Priority", "RefreshToken", "Role", "Run",
+           "RunFinishedTrigger", "RunStatus", "Schedule", "Step", "StepStatus", "Trigger", "User", "WebhookTrigger",
+           "Workflow", "WorkflowStatus", "WorkflowVersion"]

@@ -52,6 +52,19 @@ class Settings(BaseSettings):
                                             validation_alias=_env("OUTBOUND_TIMEOUT_SECONDS"))
     outbound_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, validation_alias=_env("OUTBOUND_MAX_BYTES"))
 
+    # Cache service (services/cache). Empty backend: "tiered" when REDIS_URL is set, "memory" otherwise.
+    cache_backend: str = Field(default="", max_length=20, validation_alias=_env("CACHE_BACKEND"))
+    cache_dir: Path | None = Field(default=None, validation_alias=_env("CACHE_DIR"))
+    cache_max_value_bytes: int = Field(default=1024 * 1024, ge=1, validation_alias=_env("CACHE_MAX_VALUE_BYTES"))
+    cache_memory_max_entries: int = Field(default=10_000, ge=1, validation_alias=_env("CACHE_MEMORY_MAX_ENTRIES"))
+    cache_memory_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024,
+                                        validation_alias=_env("CACHE_MEMORY_MAX_BYTES"))
+    cache_file_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024 * 1024,
+                                      validation_alias=_env("CACHE_FILE_MAX_BYTES"))
+    cache_l1_ttl_seconds: float = Field(default=60.0, gt=0, validation_alias=_env("CACHE_L1_TTL_SECONDS"))
+    cache_redis_timeout_seconds: float = Field(default=0.25, gt=0, le=10,
+                                               validation_alias=_env("CACHE_REDIS_TIMEOUT_SECONDS"))
+
     # Workflow engine.
     workflow_max_parallel_nodes: int = Field(default=8, ge=1, le=256,
                                              validation_alias=_env("WORKFLOW_MAX_PARALLEL_NODES"))
@@ -89,6 +102,31 @@ class Settings(BaseSettings):
     google_base_url: str = Field(default="https://generativelanguage.googleapis.com",
                                  validation_alias=_env("GOOGLE_BASE_URL"))
 
+    # Notifications: delivery retries, per-channel send rates, how long a send may take.
+    notify_retry_schedule: str = Field(default="0,5,300,1800,7200,18000,36000,36000",
+                                       validation_alias=_env("NOTIFY_RETRY_SCHEDULE"))
+    notify_rate_limits: str = Field(default="", validation_alias=_env("NOTIFY_RATE_LIMITS"))
+    notify_send_timeout_seconds: float = Field(default=60.0, gt=0, le=600,
+                                               validation_alias=_env("NOTIFY_SEND_TIMEOUT_SECONDS"))
+
+    # Notification channels: SMTP relay (email), Twilio (sms), ntfy (push), webhook signing, HTTP time limit.
+    smtp_host: str = Field(default="", validation_alias=_env("SMTP_HOST"))
+    smtp_port: int = Field(default=587, ge=1, le=65535, validation_alias=_env("SMTP_PORT"))
+    smtp_username: str = Field(default="", validation_alias=_env("SMTP_USERNAME"))
+    smtp_password: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SMTP_PASSWORD"))
+    smtp_from: str = Field(default="", validation_alias=_env("SMTP_FROM"))
+    smtp_starttls: bool = Field(default=True, validation_alias=_env("SMTP_STARTTLS"))
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600, validation_alias=_env("SMTP_TIMEOUT_SECONDS"))
+    twilio_account_sid: str = Field(default="", validation_alias=_env("TWILIO_ACCOUNT_SID"))
+    twilio_auth_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("TWILIO_AUTH_TOKEN"))
+    twilio_from: str = Field(default="", validation_alias=_env("TWILIO_FROM"))
+    twilio_base_url: str = Field(default="https://api.twilio.com", validation_alias=_env("TWILIO_BASE_URL"))
+    ntfy_base_url: str = Field(default="", validation_alias=_env("NTFY_BASE_URL"))
+    ntfy_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("NTFY_TOKEN"))
+    webhook_signing_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("WEBHOOK_SIGNING_SECRET"))
+    notify_http_timeout_seconds: float = Field(default=15.0, gt=0, le=300,
+                                               validation_alias=_env("NOTIFY_HTTP_TIMEOUT_SECONDS"))
+
     @field_validator("jwt_secret")
     @classmethod
     def _refuse_weak_secret(cls, value: SecretStr) -> SecretStr:
@@ -97,6 +135,27 @@ class Settings(BaseSettings):
             msg = f"JWT_SECRET must be at least {_MIN_SECRET_LENGTH} random characters (unset it to generate one)"
             raise ValueError(msg)
         return value
+
+    @field_validator("webhook_signing_secret")
+    @classmethod
+    def _refuse_weak_webhook_secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and (raw.lower() in _WEAK_SECRETS or len(raw) < _MIN_SECRET_LENGTH):
+            msg = f"WEBHOOK_SIGNING_SECRET must be at least {_MIN_SECRET_LENGTH} random characters"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def resolved_cache_backend(self) -> str:
+        """``CACHE_BACKEND`` as configured, else ``tiered`` with Redis and ``memory`` without."""
+        if self.cache_backend:
+            return self.cache_backend.strip().lower()
+        return "tiered" if self.redis_url else "memory"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        """Where the ``file`` cache backend keeps its data: ``CACHE_DIR`` or ``$DATA_DIR/cache``."""
+        return self.cache_dir or self.data_dir / "cache"
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,9 +1,9 @@
-"""Answers to identical AI requests, kept for ``AI_CACHE_TTL_SECONDS``.
+"""Answers to identical AI requests, kept for ``AI_CACHE_TTL_SECONDS`` in the cache service (namespace ``ai``).
 
 The key is a SHA-256 of everything that shapes the answer (provider, model, system prompt,
-prompt, messages, variables, temperature, max tokens). Answers live in Redis when ``REDIS_URL``
-is set, so every process shares them, and in a bounded in-process LRU otherwise. A cache that
-fails (Redis down) is skipped: the call goes to the provider.
+prompt, messages, variables, temperature, max tokens). Where answers live follows
+``CACHE_BACKEND``: this process's memory by default, shared through Redis (``tiered``) when
+``REDIS_URL`` is set. A cache that fails (Redis down) is skipped: the call goes to the provider.
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from abc import ABC, abstractmethod
-from collections import OrderedDict
 
+from pydantic import ValidationError
+
+from services import errors
 from services.ai.base import GenerateRequest, GenerateResult
-from services.redis_client import get_redis
-from services.settings import get_settings
+from services.cache.service import get_cache
 
 log = logging.getLogger(__name__)
-_PREFIX = "dwc:ai:answer:"
-_MEMORY_ENTRIES = 2000
+NAMESPACE = "ai"
 
 
 def request_key(provider: str, model: str, request: GenerateRequest) -> str:
@@ -31,75 +29,34 @@ def request_key(provider: str, model: str, request: GenerateRequest) -> str:
     return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class AnswerCache(ABC):
-    @abstractmethod
-    async def get(self, key: str) -> GenerateResult | None: ...
-
-    @abstractmethod
-    async def put(self, key: str, result: GenerateResult, ttl_seconds: int) -> None: ...
-
-
-class MemoryAnswerCache(AnswerCache):
-    """Least recently used answers of this process, each until its expiry."""
-
-    def __init__(self, max_entries: int = _MEMORY_ENTRIES) -> None:
-        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._max_entries = max_entries
+class AnswerCache:
+    """Generate results in and out of the ``ai`` namespace."""
 
     async def get(self, key: str) -> GenerateResult | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        expires, payload = entry
-        if expires < time.monotonic():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return GenerateResult.model_validate_json(payload)
-
-    async def put(self, key: str, result: GenerateResult, ttl_seconds: int) -> None:
-        self._entries[key] = (time.monotonic() + ttl_seconds, result.model_dump_json())
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-class RedisAnswerCache(AnswerCache):
-    """Answers shared by every process through Redis (``SET ... EX``)."""
-
-    async def get(self, key: str) -> GenerateResult | None:
-        redis = get_redis()
-        if redis is None:
+        value = await get_cache().get(NAMESPACE, key)
+        if not isinstance(value, dict):
             return None
         try:
-            payload = await redis.get(_PREFIX + key)
-        except Exception:  # a cache outage must not fail the call
-            log.warning("AI answer cache read failed; asking the provider", exc_info=True)
+            return GenerateResult.model_validate(value)
+        except ValidationError:  # written by an older version of the result model: a miss
+            log.info("AI answer cache entry %s no longer fits the result model; ignoring it", key[:12])
             return None
-        return GenerateResult.model_validate_json(payload) if payload else None
 
     async def put(self, key: str, result: GenerateResult, ttl_seconds: int) -> None:
-        redis = get_redis()
-        if redis is None:
-            return
         try:
-            await redis.set(_PREFIX + key, result.model_dump_json(), ex=ttl_seconds)
-        except Exception:
-            log.warning("AI answer cache write failed", exc_info=True)
+            await get_cache().set(NAMESPACE, key, result.model_dump(mode="json"), ttl=ttl_seconds)
+        except errors.ValidationFailed as refused:  # larger than CACHE_MAX_VALUE_BYTES: answered, not kept
+            log.info("AI answer not cached: %s", refused.message)
 
 
-_memory = MemoryAnswerCache()
-_redis = RedisAnswerCache()
+_answers = AnswerCache()
 
 
 def answer_cache() -> AnswerCache:
-    """Redis when configured, this process's memory otherwise."""
-    return _redis if get_settings().redis_url else _memory
+    """The answer cache over the configured cache backend."""
+    return _answers
 
 
 def clear_memory_cache() -> None:
-    """Forget this process's cached answers (tests; a price or provider change)."""
-    _memory.clear()
+    """Forget the answers this process holds in memory (tests; a price or provider change)."""
+    get_cache().drop_local(NAMESPACE)

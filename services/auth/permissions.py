@@ -12,13 +12,15 @@ class Permission(StrEnum):
     VIEW = "view"                      # read workflows, runs, analytics
     EDIT_WORKFLOWS = "edit_workflows"  # create, edit and run workflows
     USE_AI = "use_ai"                  # call AI providers directly (generate, analyze): it spends money
+    SEND_NOTIFICATIONS = "send_notifications"  # send notifications, manage templates
     MANAGE_USERS = "manage_users"      # list users, change roles, deactivate
     ADMINISTER = "administer"          # cache, services, settings
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.VIEW}),
-    Role.EDITOR: frozenset({Permission.VIEW, Permission.EDIT_WORKFLOWS, Permission.USE_AI}),
+    Role.EDITOR: frozenset({Permission.VIEW, Permission.EDIT_WORKFLOWS, Permission.USE_AI,
+                              Permission.SEND_NOTIFICATIONS}),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -132,6 +132,7 @@ async def enqueue_run_job(queue: Any, run_id: uuid.UUID, *, claims: int = 0) -> 
 
 async def maintenance_loop(dispatcher: Dispatcher) -> None:
     """Every second: re-dispatch lost or abandoned runs, fire due schedules. Safe to run in many processes."""
+    from services.notifications.delivery import run_maintenance as notification_maintenance
     from services.workflows.triggers import fire_due_schedules
 
     store = RunStore(get_engine())
@@ -143,6 +144,7 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
                 for run_id, claims in await store.runs_to_recover(queued_older_than=recover_after):
                     await dispatcher.enqueue(run_id, claims=claims)
             await fire_due_schedules()
+            await notification_maintenance()  # abandoned sends, retries that came due
         except asyncio.CancelledError:
             raise
         except Exception:  # a database or Redis outage: try again on the next beat

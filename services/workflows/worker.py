@@ -21,6 +21,7 @@ from saq import Queue, Worker
 from saq.types import Context
 
 from services.db import get_engine
+from services.notifications.dispatch import DELIVER_JOB, deliver_notifications_job
 from services.settings import get_settings
 from services.workflows.engine import EngineOptions, execute_run
 from services.workflows.events import get_event_bus
@@ -102,7 +103,8 @@ async def _shutdown(ctx: WorkerContext) -> None:
 
 
 def build_worker(redis_url: str, *, concurrency: int) -> Worker[WorkerContext]:
-    return Worker(Queue.from_url(redis_url, name=QUEUE_NAME), functions=[("execute_run_job", execute_run_job)],
+    return Worker(Queue.from_url(redis_url, name=QUEUE_NAME), functions=[("execute_run_job", execute_run_job),
+                                                                          (DELIVER_JOB, deliver_notifications_job)],
                   concurrency=concurrency, startup=_startup, shutdown=_shutdown, shutdown_grace_period_s=0,
                   cancellation_hard_deadline_s=_SHUTDOWN_DEADLINE_SECONDS)
 

@@ -1,13 +1,16 @@
-"""Send a notification about the run. Until the notification service lands it records, not sends."""
+"""Send a notification about the run through the notification service (linked to this run and node)."""
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import Field
 
+from models.notification import Priority
+from models.run import Run
+from services import errors
+from services.db import open_session
 from services.workflows.nodes.base import NodeConfig, NodeContext, NodeOutput, NodeType
-
-NOT_SENT_NOTE = ("notification service not available yet: the message was rendered and recorded in this step's "
-                 "output, but not sent")
 
 
 class NotifyConfig(NodeConfig):
@@ -16,19 +19,45 @@ class NotifyConfig(NodeConfig):
     subject: str = Field(default="", max_length=500, description="Subject (template).")
     message: str = Field(default="{{ params }}", description="Body (template).")
     priority: str = Field(default="normal", pattern="^(low|normal|high|urgent)$")
+    category: str = Field(default="workflow", min_length=1, max_length=50)
 
 
 class NotifyNode(NodeType[NotifyConfig]):
     type_name = "notify"
     display_name = "Notify"
-    description = "Sends a message on a notification channel (recorded only until notifications are available)."
+    description = "Sends a message on a notification channel; the delivery is linked to this run and node."
     category = "Integrations"
     icon = "bell"
     config_model = NotifyConfig
     template_fields = ("to", "subject", "message")
 
     async def run(self, config: NotifyConfig, ctx: NodeContext) -> NodeOutput:
-        message = ctx.render(config.message)
-        return NodeOutput(content=message, metadata={"delivered": False, "note": NOT_SENT_NOTE},
-                          fields={"channel": config.channel, "to": ctx.render(config.to),
-                                  "subject": ctx.render(config.subject), "priority": config.priority})
+        from services.notifications import service as notifications
+        from services.notifications.schemas import SendContext, SendRequest
+
+        message, to, subject = ctx.render(config.message), ctx.render(config.to), ctx.render(config.subject)
+        try:
+            run_id: uuid.UUID | None = uuid.UUID(ctx.run_id)
+        except ValueError:
+            run_id = None
+        async with open_session() as session:
+            run = await session.get(Run, run_id) if run_id else None
+            context = SendContext(run_id=run_id, node_id=ctx.node_id,
+                                  default_user_id=run.created_by if run is not None else None)
+            # Rendered text is sent as is: escape Jinja so the service does not render it a second time.
+            request = SendRequest(channel=config.channel, recipient=to, subject=_literal(subject),
+                                  message=_literal(message), priority=Priority(config.priority),
+                                  category=config.category, idempotency_key=f"run:{ctx.run_id}:{ctx.node_id}")
+            try:
+                result = await notifications.send(None, request, session=session, context=context)
+            except errors.ValidationFailed as exc:
+                raise errors.ExecutionFailed(f"the notification was refused: {exc.message}") from exc
+        return NodeOutput(content=message, metadata={"notification_id": str(result.notification_id),
+                                                     "delivery_status": result.status.value},
+                          fields={"channel": config.channel, "to": to, "subject": subject,
+                                  "priority": config.priority, "notification_id": str(result.notification_id)})
+
+
+def _literal(text: str) -> str:
+    return "{% raw %}" + text.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}") + "{% endraw %}" \
+        if "{" in text or "%" in text else text

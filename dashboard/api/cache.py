@@ -1,0 +1,66 @@
+"""The cache (stats for anyone signed in; clear and optimize for admins) and every service's status (admins)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboard.api.deps import CurrentUser
+from models.user import User
+from services.auth.permissions import Permission, require
+from services.cache import service as cache
+from services.cache.stats import CacheStats, ClearReport, OptimizeReport
+from services.status import ServicesStatus, services_status
+
+
+def _caller_with(permission: Permission) -> Callable[..., Awaitable[User]]:
+    async def caller(user: CurrentUser) -> User:
+        require(user.role, permission)
+        return user
+
+    return caller
+
+
+Admin = Annotated[User, Depends(_caller_with(Permission.ADMINISTER))]
+
+
+class ClearCall(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str | None = Field(default=None, max_length=32, description="None clears every namespace.")
+
+
+cache_router = APIRouter(prefix="/cache", tags=["cache"])
+services_router = APIRouter(prefix="/services", tags=["services"])
+
+
+@cache_router.get("/stats", response_model=CacheStats)
+async def stats(_user: CurrentUser) -> CacheStats:
+    """Hits, misses, hit ratio, latency, entries and bytes: overall and per namespace."""
+    return await cache.cache_stats()
+
+
+@cache_router.post("/clear", response_model=ClearReport)
+async def clear(_user: Admin, body: Annotated[ClearCall | None, Body()] = None) -> ClearReport:
+    """Remove every entry, or one namespace's (``{"namespace": "ai"}``)."""
+    return await cache.clear_cache(body.namespace if body else None)
+
+
+@cache_router.post("/optimize", response_model=OptimizeReport)
+async def optimize(_user: Admin) -> OptimizeReport:
+    """Purge expired entries and report the largest namespaces."""
+    return await cache.optimize_cache()
+
+
+@services_router.get("/status", response_model=ServicesStatus)
+async def status(_user: Admin) -> ServicesStatus:
+    """Database, Redis, run queue and workers, AI providers and cache: status, latency, version, last error."""
+    return await services_status()
+
+
+router = APIRouter(prefix="/advanced")
+router.include_router(cache_router)
+router.include_router(services_router)

@@ -1,0 +1,49 @@
+"""The process's cache, and the stats / clear / optimize operations the API and the UI call."""
+
+from __future__ import annotations
+
+from services.cache.cache import Cache
+from services.cache.registry import build_backend
+from services.cache.stats import CacheStats, ClearReport, OptimizeReport
+from services.settings import Settings, get_settings
+
+_caches: dict[tuple[object, ...], Cache] = {}
+
+
+def _identity(settings: Settings) -> tuple[object, ...]:
+    return (settings.resolved_cache_backend, settings.redis_url, settings.resolved_cache_dir.resolve(),
+            settings.cache_max_value_bytes, settings.cache_memory_max_entries, settings.cache_memory_max_bytes,
+            settings.cache_file_max_bytes, settings.cache_l1_ttl_seconds, settings.cache_redis_timeout_seconds)
+
+
+def get_cache() -> Cache:
+    """The cache ``CACHE_BACKEND`` configures, one per process (a settings change gives a new one)."""
+    settings = get_settings()
+    identity = _identity(settings)
+    cache = _caches.get(identity)
+    if cache is None:
+        cache = _caches[identity] = Cache(build_backend(settings), max_value_bytes=settings.cache_max_value_bytes)
+    return cache
+
+
+async def cache_stats() -> CacheStats:
+    """Hits, misses, latency per namespace, entries and bytes, and the backend's health."""
+    return await get_cache().stats()
+
+
+async def clear_cache(namespace: str | None = None) -> ClearReport:
+    """Remove one namespace, or every entry when ``namespace`` is ``None`` (counters are kept)."""
+    return await get_cache().clear(namespace)
+
+
+async def optimize_cache() -> OptimizeReport:
+    """Purge expired entries and report the largest namespaces."""
+    return await get_cache().optimize()
+
+
+async def close_caches() -> None:
+    """Close every cache this process opened (shutdown, tests)."""
+    caches = list(_caches.values())
+    _caches.clear()
+    for cache in caches:
+        await cache.close()

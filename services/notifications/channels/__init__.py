@@ -1,0 +1,1 @@
+"""Delivery channels, one module each, listed explicitly in ``registry.py``."""

@@ -1,0 +1,90 @@
+"""Caches over every backend (memory, file, redis, tiered), a clean Redis database 15, and throwaway Redis servers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from services.cache.base import CacheBackend
+from services.cache.cache import Cache
+from services.cache.file import FileBackend, FileConfig
+from services.cache.memory import MemoryBackend, MemoryConfig
+from services.cache.redis_backend import RedisBackend, RedisConfig
+from services.cache.tiered import TieredBackend, TieredConfig
+from tests.infra import REDIS_TEST_URL, reachable, require_server
+from tests.processes import stop_process_group
+
+BACKENDS = ["memory", "file", pytest.param("redis", marks=pytest.mark.redis),
+            pytest.param("tiered", marks=pytest.mark.redis)]
+MAX_VALUE_BYTES = 64 * 1024
+
+
+def redis_config(url: str = REDIS_TEST_URL, **overrides: float) -> RedisConfig:
+    return RedisConfig(url=SecretStr(url), **overrides)
+
+
+def make_backend(name: str, tmp_path: Path) -> CacheBackend:
+    if name == "memory":
+        return MemoryBackend(MemoryConfig(max_entries=1000, max_bytes=4 * 1024 * 1024))
+    if name == "file":
+        return FileBackend(FileConfig(directory=tmp_path / "cache"))
+    if name == "redis":
+        return RedisBackend(redis_config())
+    return TieredBackend(TieredConfig(redis=redis_config(), l1_ttl_seconds=60))
+
+
+async def flush_test_redis() -> None:
+    client = Redis.from_url(REDIS_TEST_URL)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+async def wait_until_subscribed(backend: TieredBackend) -> None:
+    """Tiered fills L1 only once its invalidation listener is subscribed: tests wait for that."""
+    assert await backend.wait_until_listening(5.0), \
+        f"the invalidation listener did not subscribe: {backend.listener_error}"
+
+
+@pytest.fixture(params=BACKENDS)
+async def cache(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cache]:
+    """A ``Cache`` on each backend in turn; Redis database 15 is emptied before and after."""
+    if request.param in ("redis", "tiered"):
+        require_server("Redis", "127.0.0.1", 6379)
+        await flush_test_redis()
+    backend = make_backend(request.param, tmp_path)
+    if isinstance(backend, TieredBackend):
+        await wait_until_subscribed(backend)
+    instance = Cache(backend, max_value_bytes=MAX_VALUE_BYTES)
+    yield instance
+    await instance.close()
+    if request.param in ("redis", "tiered"):
+        await flush_test_redis()
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A throwaway ``redis-server`` on ``port`` (no persistence), stopped on exit."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not reachable("127.0.0.1", port):
+            assert process.poll() is None, "redis-server exited at start"
+            assert time.monotonic() < deadline, "redis-server did not start within 10 s"
+            time.sleep(0.02)
+        yield process
+    finally:
+        stop_process_group(process, grace_seconds=5)
