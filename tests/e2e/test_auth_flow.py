@@ -22,6 +22,8 @@ def _register(page: Page, email: str, name: str = "Ada Lovelace") -> None:
 
 
 def _sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    if "email=" in page.url:  # the page prefills the address once it has loaded: typing earlier races it
+        expect(page.get_by_label("Email")).to_have_value(email)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_label("Password").press("Enter")
