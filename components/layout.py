@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
+from components.bell import bell
 from state.auth import AuthState
 
 
@@ -95,6 +96,7 @@ def header(title: str) -> rx.Component:
         rx.heading(title, size="6", as_="h1"),
         rx.spacer(),
         rx.color_mode.button(variant="ghost", aria_label="Toggle light and dark mode"),
+        bell(),
         user_menu(),
         align="center", width="100%", padding_x=["16px", "16px", "32px"], padding_y="14px",
         border_bottom=f"1px solid {rx.color('gray', 5)}", as_="header",

@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
 from models.ai_usage import AIUsage
+from models.analytics import AnalyticsEvent, EventType
 from models.audit import AuditLog
 from models.document import Document, DocumentSource
 from models.notification import (
@@ -17,7 +18,7 @@ from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import Role, User
 from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
 
-__all__ = ["AIUsage", "AuditLog", "Delivery", "DeliveryStatus", "Document", "DocumentSource", "Notification",
-           "NotificationPreference", "NotificationTemplate", "Priority", "RefreshToken", "Role", "Run",
-           "RunFinishedTrigger", "RunStatus", "Schedule", "Step", "StepStatus", "Trigger", "User", "WebhookTrigger",
-           "Workflow", "WorkflowStatus", "WorkflowVersion"]
+__all__ = ["AIUsage", "AnalyticsEvent", "AuditLog", "Delivery", "DeliveryStatus", "Document", "DocumentSource",
+           "EventType", "Notification", "NotificationPreference", "NotificationTemplate", "Priority", "RefreshToken",
+           "Role", "Run", "RunFinishedTrigger", "RunStatus", "Schedule", "Step", "StepStatus", "Trigger", "User",
+           "WebhookTrigger", "Workflow", "WorkflowStatus", "WorkflowVersion"]

@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     notify_rate_limits: str = Field(default="", validation_alias=_env("NOTIFY_RATE_LIMITS"))
     notify_send_timeout_seconds: float = Field(default=60.0, gt=0, le=600,
                                                validation_alias=_env("NOTIFY_SEND_TIMEOUT_SECONDS"))
+    notify_digest_period_seconds: float = Field(default=86400.0, gt=0, le=31 * 86400,
+                                                validation_alias=_env("NOTIFY_DIGEST_PERIOD_SECONDS"))
 
     # Notification channels: SMTP relay (email), Twilio (sms), ntfy (push), webhook signing, HTTP time limit.
     smtp_host: str = Field(default="", validation_alias=_env("SMTP_HOST"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ for _name in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET"):
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
+from services.analytics.recorder import flush_events  # noqa: E402
 from services.auth.rate_limit import reset_login_failures_counter  # noqa: E402
 from services.db import create_engine_for, dispose_engine  # noqa: E402
 from services.settings import get_settings  # noqa: E402
@@ -121,7 +123,7 @@ async def live_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         url = f"sqlite:///{path}"
     else:
         url = str(request.getfixturevalue("postgres_live_url"))
-        truncate_all(url)
+        await asyncio.to_thread(truncate_all, url)  # off the loop: in-flight async writes must be able to finish
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("RUN_LEASE_SECONDS", "1")
     get_settings.cache_clear()
@@ -129,5 +131,6 @@ async def live_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     await dispose_engine()
     yield url
     await runtime.reset_dispatcher()
+    await flush_events()  # a write still in flight would hold locks the next test's TRUNCATE waits for
     await dispose_engine()
     get_settings.cache_clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from dashboard.api import ai, auth, cache, health, hooks, notifications, runs, workflows
+from dashboard.api import ai, analytics, auth, cache, health, hooks, notifications, runs, workflows
 from dashboard.api.errors import ERROR_RESPONSES, error_response, install_error_handlers
 from dashboard.api.guard import API_PREFIX, ApiGuard
 from services.settings import get_settings
@@ -37,6 +37,7 @@ def create_api() -> FastAPI:
     v3.include_router(hooks.router)
     v3.include_router(workflows.advanced_router)
     v3.include_router(ai.router)
+    v3.include_router(analytics.router)
     v3.include_router(cache.router)
     v3.include_router(notifications.router)
     v3.include_router(notifications.inbox_router)

@@ -10,6 +10,7 @@ from sqlalchemy import Date, Table, case, cast, func, insert, select
 
 from models.ai_usage import AIUsage
 from models.base import utcnow
+from services.analytics.hooks import record_ai_call
 from services.db import get_engine
 
 USAGE: Table = AIUsage.__table__  # type: ignore[attr-defined]
@@ -38,7 +39,8 @@ class UsageEntry:
 
 
 async def record(entry: UsageEntry, context: CallContext) -> None:
-    """One row for one call, in its own short transaction."""
+    """One row for one call, in its own short transaction (and an analytics event)."""
+    record_ai_call(entry, context)
     async with get_engine().begin() as conn:
         await conn.execute(insert(USAGE).values(
             user_id=context.user_id, run_id=context.run_id, node_id=context.node_id, operation=entry.operation,

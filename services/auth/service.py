@@ -16,6 +16,7 @@ from models.base import utcnow
 from models.refresh_token import RefreshToken
 from models.user import Role, User, UserCreate, UserPublic, UsersPublic, UserUpdate
 from services import errors
+from services.analytics.hooks import record_login
 from services.auth import passwords, tokens
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
@@ -90,6 +91,7 @@ async def login(email: str, password: str, *, session: AsyncSession, ip: str = "
     pair = _issue_pair(user, family_id=uuid.uuid4(), session=session)
     record_audit(session, "login", actor_id=user.id, target=f"user:{user.id}", ip=ip)
     await session.commit()
+    record_login(user.id)
     return pair
 
 

@@ -4,7 +4,8 @@ Mark-then-send: a delivery is claimed by compare-and-set (``queued`` → ``sendi
 a lease) before the channel is called. If the worker dies during the send, the lease expires with
 the row still ``sending``; the maintenance scan then marks it ``failed`` ("outcome unknown")
 instead of sending again, because the message may have gone out. Channels that are safe to
-repeat (``idempotent = True``, e.g. in_app) are queued again instead.
+repeat (``idempotent = True``, e.g. in_app) are queued again instead. A ``queued`` delivery with no
+due time is held for a digest (``services.notifications.digest``): nothing here picks it up.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import utcnow
 from models.notification import Delivery, DeliveryStatus, Notification, Priority
 from models.user import Role, User
+from services.analytics.hooks import record_delivery
 from services.db import open_session
 from services.notifications import policy
 from services.notifications.channels.base import ChannelFailed, OutgoingMessage, SendReceipt
@@ -35,52 +38,106 @@ OUTCOME_UNKNOWN = "outcome unknown after worker died: it may or may not have bee
 REDISPATCH_AFTER = timedelta(seconds=30)
 LEASE_GRACE = timedelta(seconds=5)
 ALERT_CATEGORY = "delivery-alert"
-CANDIDATES = 5
+CLAIM_BATCH = 10  # deliveries one sender claims, sends concurrently and records together
 _WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:notify"
+DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+Claimed = tuple[Delivery, Notification]
 
 
 async def deliver_next(*, channels: ChannelLookup = registry_channel, now: datetime | None = None) -> uuid.UUID | None:
     """Claim the most urgent due delivery and attempt it; its id, or None when nothing is due."""
+    attempted = await deliver_due(limit=1, channels=channels, now=now)
+    return attempted[0] if attempted else None
+
+
+async def deliver_due(*, limit: int = CLAIM_BATCH, channels: ChannelLookup = registry_channel,
+                      now: datetime | None = None) -> list[uuid.UUID]:
+    """Claim up to ``limit`` of the most urgent due deliveries and attempt them; their ids (empty: none due).
+
+    One transaction claims the batch, the sends run concurrently, one transaction records the sent
+    ones: per-delivery transactions were where the time went (SQLite serialises every write).
+    """
     while True:
-        moment = now or utcnow()
-        async with open_session() as session:
-            candidates = (await session.exec(select(Delivery.id).where(
-                col(Delivery.status) == DeliveryStatus.QUEUED, col(Delivery.next_attempt_at) <= moment)
-                .order_by(col(Delivery.priority_rank), col(Delivery.next_attempt_at)).limit(CANDIDATES))).all()
+        claimed, candidates = await _claim_due(limit, now or utcnow())
+        if claimed:
+            await _attempt_all(claimed, channels)
+            return [delivery.id for delivery, _notification in claimed]
         if not candidates:
-            return None
-        for delivery_id in candidates:
-            if await _claim(delivery_id, moment):
-                await _attempt(delivery_id, channels)
-                return delivery_id
+            return []
         # every candidate was taken by another sender: look again
 
 
 async def deliver(delivery_id: uuid.UUID, *, channels: ChannelLookup = registry_channel) -> DeliveryStatus | None:
     """Attempt one delivery if it is queued and due; its status afterwards (None: not claimed)."""
-    if not await _claim(delivery_id, utcnow()):
+    claimed = await _claim(delivery_id, utcnow())
+    if claimed is None:
         return None
-    return await _attempt(delivery_id, channels)
+    return (await _attempt_all([claimed], channels))[0]
 
 
-async def _claim(delivery_id: uuid.UUID, now: datetime) -> bool:
+def _lease(now: datetime) -> dict[str, Any]:
+    """The claim's column values; the owner names this process and this claim, so the claim can be read back."""
     lease = timedelta(seconds=get_settings().notify_send_timeout_seconds) + LEASE_GRACE
+    return {"status": DeliveryStatus.SENDING, "attempts": col(Delivery.attempts) + 1, "started_at": now,
+            "lease_owner": f"{_WORKER_ID}:{uuid.uuid4().hex[:12]}"[:100], "lease_expires_at": now + lease}
+
+
+async def _claimed_rows(session: AsyncSession, owner: str) -> list[Claimed]:
+    rows = (await session.exec(select(Delivery, Notification).join(
+        Notification, col(Notification.id) == col(Delivery.notification_id)).where(
+        col(Delivery.lease_owner) == owner, col(Delivery.status) == DeliveryStatus.SENDING)
+        .order_by(col(Delivery.priority_rank), col(Delivery.next_attempt_at)))).all()
+    return [(delivery, notification) for delivery, notification in rows]
+
+
+async def _claim_due(limit: int, now: datetime) -> tuple[list[Claimed], int]:
+    """Compare-and-set up to ``limit`` due deliveries to ``sending`` in one transaction; (claimed, candidates)."""
+    values = _lease(now)
     async with open_session() as session:
-        claimed = await session.exec(update(Delivery).where(
-            col(Delivery.id) == delivery_id, col(Delivery.status) == DeliveryStatus.QUEUED,
-            col(Delivery.next_attempt_at) <= now)
-            .values(status=DeliveryStatus.SENDING, attempts=col(Delivery.attempts) + 1, started_at=now,
-                    lease_owner=_WORKER_ID, lease_expires_at=now + lease))
+        # SKIP LOCKED: concurrent senders on PostgreSQL take different rows instead of queueing on the same
+        # ones (SQLite ignores it; there a write transaction holds the whole database anyway).
+        candidates = (await session.exec(select(Delivery.id).where(
+            col(Delivery.status) == DeliveryStatus.QUEUED, col(Delivery.next_attempt_at) <= now)
+            .order_by(col(Delivery.priority_rank), col(Delivery.next_attempt_at)).limit(limit)
+            .with_for_update(skip_locked=True))).all()
+        if not candidates:
+            return [], 0
+        await session.exec(update(Delivery).where(
+            col(Delivery.id).in_(candidates), col(Delivery.status) == DeliveryStatus.QUEUED,
+            col(Delivery.next_attempt_at) <= now).values(**values))
+        claimed = await _claimed_rows(session, values["lease_owner"])
         await session.commit()
-        return bool(claimed.rowcount == 1)
+    return claimed, len(candidates)
 
 
-async def _attempt(delivery_id: uuid.UUID, channels: ChannelLookup) -> DeliveryStatus:
+async def _claim(delivery_id: uuid.UUID, now: datetime) -> Claimed | None:
+    values = _lease(now)
     async with open_session() as session:
-        delivery = await session.get(Delivery, delivery_id)
-        assert delivery is not None
-        notification = await session.get(Notification, delivery.notification_id)
-        assert notification is not None
+        await session.exec(update(Delivery).where(
+            col(Delivery.id) == delivery_id, col(Delivery.status) == DeliveryStatus.QUEUED,
+            col(Delivery.next_attempt_at) <= now).values(**values))
+        claimed = await _claimed_rows(session, values["lease_owner"])
+        await session.commit()
+    return claimed[0] if claimed else None
+
+
+async def _attempt_all(claimed: list[Claimed], channels: ChannelLookup) -> list[DeliveryStatus]:
+    """Send the claimed deliveries concurrently, then record them: the sent ones in one transaction."""
+    outcomes = await asyncio.gather(*(_send(delivery, notification, channels) for delivery, notification in claimed))
+    await _record_sent([(delivery, outcome) for (delivery, _n), outcome in zip(claimed, outcomes, strict=True)
+                        if isinstance(outcome, SendReceipt)])
+    statuses = []
+    for (delivery, notification), outcome in zip(claimed, outcomes, strict=True):
+        if isinstance(outcome, SendReceipt):
+            statuses.append(DeliveryStatus.SENT)
+        else:
+            statuses.append(await _record_failure(delivery, notification, outcome.message,
+                                                  retryable=outcome.retryable, retry_after=outcome.retry_after))
+    return statuses
+
+
+async def _send(delivery: Delivery, notification: Notification, channels: ChannelLookup) -> SendReceipt | ChannelFailed:
+    """One attempt on the channel: the receipt, or the failure to record (never raises but for cancellation)."""
     try:
         channel = channels(delivery.channel)
         message = OutgoingMessage(
@@ -92,33 +149,37 @@ async def _attempt(delivery_id: uuid.UUID, channels: ChannelLookup) -> DeliveryS
                       "node_id": notification.node_id or "", "attempt": delivery.attempts})
         await policy.wait_for_send_slot(delivery.channel)
         try:
-            receipt = await asyncio.wait_for(channel.send(message), get_settings().notify_send_timeout_seconds)
+            return await asyncio.wait_for(channel.send(message), get_settings().notify_send_timeout_seconds)
         except TimeoutError as exc:
             raise ChannelFailed("the channel did not answer in time", retryable=True) from exc
     except ChannelFailed as exc:
-        return await _record_failure(delivery, notification, exc.message, retryable=exc.retryable,
-                                     retry_after=exc.retry_after)
+        return exc
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug or a bad configuration: record it rather than loop
-        log.exception("delivery %s failed unexpectedly", delivery_id)
-        return await _record_failure(delivery, notification, f"{type(exc).__name__}: {exc}", retryable=False)
-    return await _record_sent(delivery, receipt)
+        log.exception("delivery %s failed unexpectedly", delivery.id)
+        return ChannelFailed(f"{type(exc).__name__}: {exc}", retryable=False)
 
 
-async def _record_sent(delivery: Delivery, receipt: SendReceipt) -> DeliveryStatus:
+async def _record_sent(sent: list[tuple[Delivery, SendReceipt]]) -> None:
+    if not sent:
+        return
     now = utcnow()
+    mark_sent = DELIVERIES.update().where(
+        DELIVERIES.c.id == bindparam("delivery_id"), DELIVERIES.c.status == DeliveryStatus.SENDING).values(
+        status=DeliveryStatus.SENT, sent_at=now, finished_at=now, lease_owner=None, lease_expires_at=None,
+        provider_message_id=bindparam("message_id"), response=bindparam("receipt"), last_error=None)
     async with open_session() as session:
-        await session.exec(update(Delivery).where(
-            col(Delivery.id) == delivery.id, col(Delivery.status) == DeliveryStatus.SENDING)
-            .values(status=DeliveryStatus.SENT, sent_at=now, finished_at=now, lease_owner=None,
-                    lease_expires_at=None, provider_message_id=(receipt.provider_message_id or None),
-                    response=receipt.response, last_error=None))
+        connection = await session.connection()
+        await connection.execute(mark_sent, [
+            {"delivery_id": delivery.id, "message_id": receipt.provider_message_id or None,
+             "receipt": receipt.response} for delivery, receipt in sent])
         await session.exec(update(Notification).where(
-            col(Notification.id) == delivery.notification_id, col(Notification.delivered_at).is_(None))
-            .values(delivered_at=now))
+            col(Notification.id).in_([delivery.notification_id for delivery, _receipt in sent]),
+            col(Notification.delivered_at).is_(None)).values(delivered_at=now))
         await session.commit()
-    return DeliveryStatus.SENT
+    for delivery, _receipt in sent:
+        record_delivery(delivery, DeliveryStatus.SENT)
 
 
 async def _record_failure(delivery: Delivery, notification: Notification, reason: str, *, retryable: bool,
@@ -137,6 +198,7 @@ async def _record_failure(delivery: Delivery, notification: Notification, reason
             col(Delivery.id) == delivery.id, col(Delivery.status) == DeliveryStatus.SENDING)
             .values(status=status, **values))
         await session.commit()
+    record_delivery(delivery, status, user_id=notification.user_id, reason=reason)
     if status is DeliveryStatus.DEAD and notification.category != ALERT_CATEGORY:
         await alert_admins(delivery, notification, reason)
     return status
@@ -205,5 +267,8 @@ async def wake_due(*, now: datetime | None = None) -> int:
 
 async def run_maintenance() -> None:
     """The notification part of the maintenance loop (every second, any number of processes)."""
+    from services.notifications.digest import send_due_digests
+
     await release_abandoned()
+    await send_due_digests()
     await wake_due()

@@ -34,28 +34,36 @@ class DeliveryQueue(ABC):
 
 
 class InProcessDeliveryQueue(DeliveryQueue):
-    """Up to ``WORKER_CONCURRENCY`` tasks of this process each send due deliveries until none is left."""
+    """Tasks of this process that send due deliveries until none is left, ``WORKER_CONCURRENCY`` sends at once.
+
+    Each task claims a batch (``CLAIM_BATCH``) and sends it concurrently, so the number of tasks is
+    the concurrency divided by the batch size.
+    """
 
     def __init__(self, channels: ChannelLookup = registry_channel, *, concurrency: int | None = None) -> None:
+        from services.notifications.delivery import CLAIM_BATCH
+
         self.channels = channels
         self.concurrency = concurrency or get_settings().worker_concurrency
+        self.batch = min(CLAIM_BATCH, self.concurrency)
+        self.senders = -(-self.concurrency // self.batch)
         self._tasks: set[asyncio.Task[None]] = set()
         self._more = False
 
     async def wake(self, due: int = 1) -> None:
         self._more = True
-        for _ in range(min(due, self.concurrency - len(self._tasks))):
+        for _ in range(min(-(-due // self.batch), self.senders - len(self._tasks))):
             task = asyncio.get_running_loop().create_task(self._drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _drain(self) -> None:
-        from services.notifications.delivery import deliver_next
+        from services.notifications.delivery import deliver_due
 
         while True:
             self._more = False
             try:
-                while await deliver_next(channels=self.channels) is not None:
+                while await deliver_due(limit=self.batch, channels=self.channels):
                     pass
             except Exception:  # the maintenance loop wakes the delivery again
                 log.exception("sending notifications failed")
@@ -101,11 +109,11 @@ class RedisDeliveryQueue(DeliveryQueue):
 
 async def deliver_notifications_job(_ctx: Any) -> int:
     """saq job: send due deliveries, most urgent first, until none is left (or a fair share is done)."""
-    from services.notifications.delivery import deliver_next
+    from services.notifications.delivery import deliver_due
 
     sent = 0
-    while sent < DELIVERIES_PER_JOB and await deliver_next() is not None:
-        sent += 1
+    while sent < DELIVERIES_PER_JOB and (attempted := await deliver_due()):
+        sent += len(attempted)
     return sent
 
 

@@ -2,7 +2,8 @@
 
 A rule names a category and a channel, either of which may be ``*``; the most specific rule wins
 (category+channel, then category, then channel, then ``*``/``*``). Quiet hours delay everything but
-urgent notifications until the window ends in the user's time zone.
+urgent notifications until the window ends in the user's time zone. A rule in digest mode holds the
+low-priority notifications it matches for the periodic digest (``services.notifications.digest``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from models.user import User
 from services import errors
 
 OPTED_OUT = "recipient opted out"
+HELD_FOR_DIGEST = "held for the recipient's digest"
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
@@ -53,11 +55,12 @@ class Preferences(BaseModel):
 
 @dataclass(frozen=True)
 class Decision:
-    """What the preferences say about one send: refuse it, or hold it until ``not_before``."""
+    """What the preferences say about one send: refuse it, hold it until ``not_before``, or hold it for the digest."""
 
     allowed: bool = True
     reason: str | None = None
     not_before: datetime | None = None
+    digest: bool = False
 
 
 def _specificity(rule: NotificationPreference) -> int:
@@ -83,14 +86,18 @@ def quiet_until(quiet: QuietHours, now: datetime) -> datetime | None:
 
 
 def decide(rows: Iterable[NotificationPreference], *, category: str, channel: str, priority: Priority,
-           now: datetime) -> Decision:
-    """Apply one user's preference rows to a send."""
+           now: datetime, allow_digest: bool = True) -> Decision:
+    """Apply one user's preference rows to a send (``allow_digest`` False: the digest itself)."""
     rows = list(rows)
     matching = [r for r in rows if r.category in (ANY, category) and r.channel in (ANY, channel)]
-    if matching and not max(matching, key=_specificity).enabled:
+    rule = max(matching, key=_specificity) if matching else None
+    if rule is not None and not rule.enabled:
         return Decision(allowed=False, reason=OPTED_OUT)
     if priority is Priority.URGENT:
         return Decision()
+    # Only low priority is batched: a normal or high notification is news the user asked to get at once.
+    if allow_digest and priority is Priority.LOW and rule is not None and rule.digest:
+        return Decision(digest=True)
     for row in rows:
         if row.category == ANY and row.channel == ANY and row.quiet_start and row.quiet_end:
             quiet = QuietHours(start=row.quiet_start, end=row.quiet_end, timezone=row.timezone or "UTC")
@@ -99,7 +106,8 @@ def decide(rows: Iterable[NotificationPreference], *, category: str, channel: st
 
 
 async def decide_many(user_ids: Iterable[uuid.UUID], *, category: str, channel: str, priority: Priority,
-                      session: AsyncSession, now: datetime | None = None) -> dict[uuid.UUID, Decision]:
+                      session: AsyncSession, now: datetime | None = None,
+                      allow_digest: bool = True) -> dict[uuid.UUID, Decision]:
     """A decision per user who has preferences (users without any get the default: send now)."""
     ids = set(user_ids)
     if not ids:
@@ -110,7 +118,8 @@ async def decide_many(user_ids: Iterable[uuid.UUID], *, category: str, channel: 
     for row in rows:
         by_user.setdefault(row.user_id, []).append(row)
     moment = now or utcnow()
-    return {user_id: decide(user_rows, category=category, channel=channel, priority=priority, now=moment)
+    return {user_id: decide(user_rows, category=category, channel=channel, priority=priority, now=moment,
+                            allow_digest=allow_digest)
             for user_id, user_rows in by_user.items()}
 
 

@@ -73,7 +73,8 @@ class RejectedRecipient(BaseModel):
 
 class BulkSummary(BaseModel):
     requested: int
-    queued: int
+    queued: int = Field(description="Recorded and waiting to be sent, including those held for a digest.")
+    held_for_digest: int = Field(default=0, description="Of the queued: held for the recipient's digest.")
     duplicates: int
     failed: int = Field(description="Recorded but not sent (recipient opted out).")
     rejected: int = Field(description="Not recorded: not an address of this channel.")

@@ -99,9 +99,13 @@ def _insert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-async def _record(rows: list[dict[str, Any]], decisions: dict[uuid.UUID, preferences.Decision], rank: int,
-                  session: AsyncSession) -> dict[str, dict[str, Any]]:
-    """Insert notifications (skipping used keys) and a delivery for each new one; the deliveries by key."""
+async def record_notifications(rows: list[dict[str, Any]], decisions: dict[uuid.UUID, preferences.Decision],
+                               rank: int, session: AsyncSession) -> dict[str, dict[str, Any]]:
+    """Insert notifications (skipping used keys) and a delivery for each new one; the deliveries by key.
+
+    The caller commits. A delivery is due now, refused (opted out: ``failed``), held until quiet hours
+    end, or held for the digest (``queued`` with no due time, see ``services.notifications.digest``).
+    """
     if not rows:
         return {}
     table = Notification.__table__  # type: ignore[attr-defined]
@@ -123,6 +127,8 @@ async def _record(rows: list[dict[str, Any]], decisions: dict[uuid.UUID, prefere
         if decision is not None and not decision.allowed:
             delivery |= {"status": DeliveryStatus.FAILED, "last_error": decision.reason, "finished_at": now,
                          "next_attempt_at": None, "dispatched_at": None}
+        elif decision is not None and decision.digest:
+            delivery |= {"next_attempt_at": None, "dispatched_at": None, "response": {"digest": "pending"}}
         elif decision is not None and decision.not_before is not None:
             delivery |= {"next_attempt_at": decision.not_before, "dispatched_at": None}
         deliveries[row["idempotency_key"]] = delivery
@@ -131,8 +137,10 @@ async def _record(rows: list[dict[str, Any]], decisions: dict[uuid.UUID, prefere
     return deliveries
 
 
-def _row(channel: str, recipient: str, user_id: uuid.UUID | None, key: str, content: rendering.RenderedContent,
-         request: MessageContent, context: SendContext, actor: User | None) -> dict[str, Any]:
+def notification_row(channel: str, recipient: str, user_id: uuid.UUID | None, key: str,
+                     content: rendering.RenderedContent, request: MessageContent, context: SendContext,
+                     actor: User | None) -> dict[str, Any]:
+    """The ``notifications`` row for one rendered message (for ``record_notifications``)."""
     return {"id": uuid.uuid4(), "channel": channel, "recipient": recipient, "user_id": user_id,
             "category": request.category, "priority": request.priority, "subject": content.subject,
             "body": content.body, "html": content.html, "template_name": content.template_name,
@@ -179,8 +187,8 @@ async def send(actor: User | None, request: SendRequest, *, session: AsyncSessio
     key = request.idempotency_key or derived_key(channel.name, recipient, content, context)
     decisions = await preferences.decide_many([user_id] if user_id else [], category=request.category,
                                               channel=channel.name, priority=request.priority, session=session)
-    row = _row(channel.name, recipient, user_id, key, content, request, context, actor)
-    created = await _record([row], decisions, request.priority.rank, session)
+    row = notification_row(channel.name, recipient, user_id, key, content, request, context, actor)
+    created = await record_notifications([row], decisions, request.priority.rank, session)
     await session.commit()
     delivery = created.get(key)
     if delivery is None:
@@ -188,8 +196,14 @@ async def send(actor: User | None, request: SendRequest, *, session: AsyncSessio
     due = delivery["dispatched_at"] is not None
     if due:
         await (queue or get_delivery_queue()).wake(1)
+    note = preferences.HELD_FOR_DIGEST if held_for_digest(delivery) else delivery["last_error"]
     return SendResult(notification_id=row["id"], delivery_id=delivery["id"], status=delivery["status"],
-                      duplicate=False, next_attempt_at=delivery["next_attempt_at"], note=delivery["last_error"])
+                      duplicate=False, next_attempt_at=delivery["next_attempt_at"], note=note)
+
+
+def held_for_digest(delivery: dict[str, Any]) -> bool:
+    """Whether a delivery recorded by ``record_notifications`` waits for the digest."""
+    return delivery["status"] is DeliveryStatus.QUEUED and delivery["next_attempt_at"] is None
 
 
 async def _existing(key: str, session: AsyncSession) -> SendResult:
@@ -210,7 +224,8 @@ async def bulk(actor: User, request: BulkRequest, *, session: AsyncSession, chan
     channel = _channel(request.channel, channels)
     content = await _render(request, session)
     context = SendContext()
-    summary = BulkSummary(requested=len(request.recipients), queued=0, duplicates=0, failed=0, rejected=0)
+    summary = BulkSummary(requested=len(request.recipients), queued=0, held_for_digest=0, duplicates=0, failed=0,
+                          rejected=0)
     for start in range(0, len(request.recipients), BULK_CHUNK):
         chunk = [r.strip() for r in request.recipients[start:start + BULK_CHUNK]]
         users = await _users_by_address(chunk, session)
@@ -230,15 +245,16 @@ async def bulk(actor: User, request: BulkRequest, *, session: AsyncSession, chan
                 summary.duplicates += 1
                 continue
             seen.add(key)
-            rows.append(_row(channel.name, recipient, user_id, key, content, request, context, actor))
+            rows.append(notification_row(channel.name, recipient, user_id, key, content, request, context, actor))
         decisions = await preferences.decide_many({r["user_id"] for r in rows if r["user_id"]},
                                                   category=request.category, channel=channel.name,
                                                   priority=request.priority, session=session)
-        created = await _record(rows, decisions, request.priority.rank, session)
+        created = await record_notifications(rows, decisions, request.priority.rank, session)
         await session.commit()
         summary.duplicates += len(rows) - len(created)
         summary.failed += sum(d["status"] is DeliveryStatus.FAILED for d in created.values())
         summary.queued += sum(d["status"] is DeliveryStatus.QUEUED for d in created.values())
+        summary.held_for_digest += sum(held_for_digest(d) for d in created.values())
         due = sum(d["dispatched_at"] is not None for d in created.values())
         if due:
             await (queue or get_delivery_queue()).wake(due)
@@ -303,8 +319,9 @@ async def retry(actor: User, notification_id: uuid.UUID, *, session: AsyncSessio
         await session.rollback()
         raise errors.Conflict("Only a failed or dead delivery can be retried; this one is queued, sending or sent.")
     await session.commit()
-    await (queue or get_delivery_queue()).wake(1)
+    # Read before waking: a sender may pick it up at once, and the answer is "queued again".
     delivery = (await session.exec(select(Delivery).where(col(Delivery.notification_id) == notification.id))).first()
     assert delivery is not None
+    await (queue or get_delivery_queue()).wake(1)
     return SendResult(notification_id=notification.id, delivery_id=delivery.id, status=delivery.status,
                       duplicate=False, next_attempt_at=delivery.next_attempt_at)

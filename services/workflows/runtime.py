@@ -19,6 +19,8 @@ import uuid
 from abc import ABC, abstractmethod
 from typing import Any
 
+from services.analytics.hooks import record_run_finished
+from services.analytics.recorder import flush_events
 from services.db import get_engine
 from services.settings import get_settings
 from services.workflows.engine import EngineOptions, execute_run
@@ -58,7 +60,7 @@ class InProcessDispatcher(Dispatcher):
 
     def __init__(self) -> None:
         self.options = EngineOptions.from_settings(worker_identity("inproc"))
-        self.options.on_finished.append(fire_run_finished_triggers)
+        self.options.on_finished += [fire_run_finished_triggers, record_run_finished]
         self._gate = asyncio.Semaphore(get_settings().worker_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._maintenance: asyncio.Task[None] | None = None
@@ -97,6 +99,7 @@ class InProcessDispatcher(Dispatcher):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await flush_events()
 
 
 class QueueDispatcher(Dispatcher):

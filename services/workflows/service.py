@@ -29,6 +29,7 @@ from models.workflow import (
     WorkflowVersion,
 )
 from services import errors
+from services.analytics.hooks import record_workflow_created, record_workflow_edited
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
 from services.workflows.graph import EdgeSpec, Graph, NodeSpec
@@ -79,6 +80,7 @@ async def create(actor: User, data: WorkflowCreate, *, session: AsyncSession) ->
                                 author_id=actor.id, message="created"))
     record_audit(session, "workflow_created", actor_id=actor.id, target=f"workflow:{workflow.id}")
     await session.commit()
+    record_workflow_created(workflow.id, actor.id)
     return workflow
 
 
@@ -121,6 +123,7 @@ async def update_workflow(actor: User, workflow_id: int, data: WorkflowUpdate, *
     record_audit(session, "workflow_updated", actor_id=actor.id, target=f"workflow:{workflow_id}",
                  details={"fields": sorted(changes)})
     await session.commit()
+    record_workflow_edited(workflow_id, actor.id)
     return workflow
 
 
@@ -170,6 +173,7 @@ async def save_graph(actor: User, workflow_id: int, data: GraphUpdate, *, sessio
     record_audit(session, "workflow_graph_saved", actor_id=actor.id, target=f"workflow:{workflow_id}",
                  details={"version": number})
     await session.commit()
+    record_workflow_edited(workflow_id, actor.id, version=number)
     return GraphPublic(version=number, graph=graph.model_dump(mode="json"))
 
 

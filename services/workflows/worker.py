@@ -20,6 +20,8 @@ import uuid
 from saq import Queue, Worker
 from saq.types import Context
 
+from services.analytics.hooks import record_run_finished
+from services.analytics.recorder import flush_events
 from services.db import get_engine
 from services.notifications.dispatch import DELIVER_JOB, deliver_notifications_job
 from services.settings import get_settings
@@ -83,7 +85,7 @@ async def _hand_back(store: RunStore, run_id: uuid.UUID, worker_id: str, dispatc
 
 async def _startup(ctx: WorkerContext) -> None:
     options = EngineOptions.from_settings(worker_identity("worker"))
-    options.on_finished.append(fire_run_finished_triggers)
+    options.on_finished += [fire_run_finished_triggers, record_run_finished]
     dispatcher = QueueDispatcher(get_settings().redis_url)
     ctx["options"], ctx["dispatcher"] = options, dispatcher
     ctx["maintenance"] = asyncio.get_running_loop().create_task(maintenance_loop(dispatcher))
@@ -99,6 +101,7 @@ async def _shutdown(ctx: WorkerContext) -> None:
     dispatcher = ctx.get("dispatcher")
     if dispatcher is not None:
         await dispatcher.stop()
+    await flush_events()
     await get_engine().dispose()
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.infra import IN_CI
@@ -107,3 +108,17 @@ def page(browser: object, app_url: str) -> Iterator[object]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+# Two shared cores run the app, PostgreSQL, Redis and the browser: give each expectation more than
+# Playwright's default 5 s before calling it a failure.
+expect.set_options(timeout=15_000)
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    """Sign in through the login page and wait for the app shell."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 from tests.fakes import openai_server
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -23,16 +23,8 @@ PASSWORD = "amber-falcon-lantern-42"
 SECONDS_PER_STREAMED_WORD = 0.4
 
 
-def _sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
-
-
 def _open_studio(page: Page) -> None:
-    _sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto("/ai")
     expect(page.get_by_role("heading", name="AI Studio")).to_be_visible()
 
@@ -189,7 +181,7 @@ def test_save_as_workflow_node_creates_an_input_generate_output_workflow(page: P
 def test_viewers_see_the_studio_but_cannot_generate_or_analyze(page: Page, app_url: str) -> None:
     email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
     httpx.post(f"{app_url}/api/v3/auth/register", json={"email": email, "password": PASSWORD}, timeout=30)
-    _sign_in(page, email, PASSWORD)
+    sign_in(page, email, PASSWORD)
     page.goto("/ai")
     expect(page.get_by_text("editors and admins generate and analyse")).to_be_visible()
     expect(page.get_by_role("button", name="Generate")).to_be_disabled()

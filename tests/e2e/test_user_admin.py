@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "amber-falcon-lantern-42"
@@ -22,17 +22,9 @@ def _api_user(app_url: str) -> tuple[str, str]:
     return email, login.json()["access_token"]
 
 
-def _sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
-
-
 def test_admin_promotes_a_viewer_to_editor(page: Page, app_url: str) -> None:
     email, token = _api_user(app_url)
-    _sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto("/settings")
     page.get_by_label("Search users").fill(email)
     row = page.get_by_role("row").filter(has_text=email)
@@ -46,7 +38,7 @@ def test_admin_promotes_a_viewer_to_editor(page: Page, app_url: str) -> None:
 
 def test_viewers_see_no_user_management(page: Page, app_url: str) -> None:
     email, _ = _api_user(app_url)
-    _sign_in(page, email, PASSWORD)
+    sign_in(page, email, PASSWORD)
     page.goto("/settings")
     expect(page.get_by_text("Only admins manage users and roles.")).to_be_visible()
     expect(page.get_by_role("heading", name="Users")).to_have_count(0)

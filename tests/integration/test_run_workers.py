@@ -73,7 +73,7 @@ async def queue(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
                 _redis_db: redis.Redis) -> AsyncIterator[QueueSetup]:
     """PostgreSQL and the Redis queue configured here, and worker processes stopped afterwards."""
     url = str(request.getfixturevalue("postgres_live_url"))
-    truncate_all(url)
+    await asyncio.to_thread(truncate_all, url)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("REDIS_URL", REDIS_TEST_URL)
     get_settings.cache_clear()

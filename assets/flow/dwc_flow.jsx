@@ -1,0 +1,178 @@
+// React Flow canvas for the workflow builder, wrapped by components/flow.py.
+// Nodes and edges are kept in React state here, so dragging never waits for the server: only
+// finished gestures (drag end, delete, connect, click, drop from the palette) are sent to Python.
+import { memo, useCallback, useEffect, useState } from "react";
+import {
+  Background, Controls, Handle, MiniMap, Position, ReactFlow, applyEdgeChanges, applyNodeChanges,
+} from "@xyflow/react";
+import {
+  Bell, Box, Check, Clock, FileCode, FileOutput, GitBranch, Globe, Layers, Loader, LogIn, Merge,
+  ScanText, Sparkles, Timer, UserCheck, X,
+} from "lucide-react";
+import "@xyflow/react/dist/style.css";
+
+const ICONS = {
+  "log-in": LogIn, "file-output": FileOutput, sparkles: Sparkles, "scan-text": ScanText, "file-code": FileCode,
+  "git-branch": GitBranch, globe: Globe, bell: Bell, "user-check": UserCheck, timer: Timer, merge: Merge,
+  layers: Layers, box: Box,
+};
+
+const STATUS = {
+  queued: { colour: "#64748b", Icon: Clock, label: "queued" },
+  running: { colour: "#2563eb", Icon: Loader, label: "running", spin: true },
+  retrying: { colour: "#d97706", Icon: Loader, label: "retrying", spin: true },
+  waiting: { colour: "#9333ea", Icon: UserCheck, label: "waiting for approval" },
+  succeeded: { colour: "#16a34a", Icon: Check, label: "succeeded" },
+  failed: { colour: "#dc2626", Icon: X, label: "failed" },
+  skipped: { colour: "#94a3b8", Icon: Clock, label: "skipped" },
+  cancelled: { colour: "#94a3b8", Icon: X, label: "cancelled" },
+};
+
+const SPIN_CSS = "@keyframes dwc-spin{from{transform:rotate(0)}to{transform:rotate(360deg)}}";
+
+function StatusBadge({ status, text }) {
+  const look = STATUS[status];
+  if (!look) return null;
+  const { Icon } = look;
+  return (
+    <span data-testid="node-status" data-status={status} title={text || look.label}
+      style={{ display: "inline-flex", alignItems: "center", gap: 3, fontSize: 10, padding: "1px 6px",
+        borderRadius: 999, color: "white", background: look.colour, whiteSpace: "nowrap" }}>
+      <Icon size={10} style={look.spin ? { animation: "dwc-spin 1s linear infinite" } : undefined} />
+      {text || look.label}
+    </span>
+  );
+}
+
+const DwcNode = memo(function DwcNode({ id, data, selected }) {
+  const Icon = ICONS[data.icon] || Box;
+  const errors = data.errors || [];
+  const handles = data.handles || [];
+  const border = errors.length ? "#dc2626" : selected ? "#4f46e5" : "#cbd5e1";
+  return (
+    <div data-testid="flow-node" data-node-id={id} data-node-type={data.type} data-invalid={errors.length ? "true" : "false"}
+      style={{ minWidth: 180, maxWidth: 240, background: "var(--color-panel-solid, white)", color: "inherit",
+        border: `2px solid ${border}`, borderRadius: 10, boxShadow: selected ? "0 0 0 3px #c7d2fe" : "none",
+        fontSize: 12 }}>
+      {data.accepts_input && <Handle type="target" position={Position.Left} id="in" data-testid="handle-in" />}
+      <div style={{ display: "flex", alignItems: "center", gap: 6, padding: "6px 8px",
+        borderBottom: "1px solid #e2e8f0", borderLeft: `4px solid ${data.colour}`, borderRadius: "8px 8px 0 0" }}>
+        <Icon size={14} color={data.colour} />
+        <strong style={{ flex: 1, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+          {data.title}
+        </strong>
+        <StatusBadge status={data.status} text={data.status_text} />
+      </div>
+      <div style={{ padding: "4px 8px", color: "#64748b", fontFamily: "monospace" }}>{id}</div>
+      {errors.length > 0 && (
+        <ul data-testid="node-errors" style={{ margin: 0, padding: "2px 8px 6px 20px", color: "#dc2626" }}>
+          {errors.slice(0, 3).map((message, i) => <li key={i}>{message}</li>)}
+        </ul>
+      )}
+      {handles.map((handle, i) => (
+        <Handle key={handle} type="source" position={Position.Right} id={handle}
+          data-testid={`handle-out-${handle}`}
+          style={{ top: `${((i + 1) * 100) / (handles.length + 1)}%`,
+            background: handle === "true" ? "#16a34a" : handle === "false" ? "#dc2626" : undefined }}>
+          {handles.length > 1 && (
+            <span style={{ position: "absolute", left: 10, top: -7, fontSize: 9, color: "#64748b" }}>{handle}</span>
+          )}
+        </Handle>
+      ))}
+    </div>
+  );
+});
+
+const NODE_TYPES = { dwc: DwcNode };
+const SNAP = [20, 20];
+const DROP_TYPE = "application/x-dwc-node-type";
+
+// Palette items only need draggable="true" and data-palette-type: one listener for all of them.
+if (typeof document !== "undefined" && !window.__dwcPaletteDrag) {
+  window.__dwcPaletteDrag = true;
+  document.addEventListener("dragstart", (event) => {
+    const item = event.target.closest && event.target.closest("[data-palette-type]");
+    if (item) {
+      event.dataTransfer.setData(DROP_TYPE, item.dataset.paletteType);
+      event.dataTransfer.effectAllowed = "copy";
+    }
+  });
+}
+
+function mergeNodes(previous, incoming) {
+  // Server nodes replace ours, but what React Flow measured and selected stays (no flicker).
+  const before = new Map(previous.map((node) => [node.id, node]));
+  return (incoming || []).map((node) => {
+    const old = before.get(node.id);
+    return old ? { ...node, measured: old.measured, selected: old.selected } : node;
+  });
+}
+
+export function DwcFlow({
+  nodes: serverNodes, edges: serverEdges, readOnly, snapToGrid, fitView, onNodesChange, onEdgesChange,
+  onConnect, onNodeClick, onPaneClick, onNodeDragStop, onDropNode, ...rest
+}) {
+  const [nodes, setNodes] = useState(() => serverNodes || []);
+  const [edges, setEdges] = useState(() => serverEdges || []);
+  const [flow, setFlow] = useState(null);
+
+  useEffect(() => setNodes((previous) => mergeNodes(previous, serverNodes)), [serverNodes]);
+  useEffect(() => setEdges(serverEdges || []), [serverEdges]);
+
+  const nodesChanged = useCallback((changes) => {
+    setNodes((current) => applyNodeChanges(changes, current));
+    const removed = changes.filter((c) => c.type === "remove").map((c) => ({ type: "remove", id: c.id }));
+    if (removed.length && onNodesChange) onNodesChange(removed);
+  }, [onNodesChange]);
+
+  const edgesChanged = useCallback((changes) => {
+    setEdges((current) => applyEdgeChanges(changes, current));
+    const removed = changes.filter((c) => c.type === "remove").map((c) => ({ type: "remove", id: c.id }));
+    if (removed.length && onEdgesChange) onEdgesChange(removed);
+  }, [onEdgesChange]);
+
+  const connected = useCallback((c) => {
+    if (onConnect) onConnect({ source: c.source, target: c.target, source_handle: c.sourceHandle || null });
+  }, [onConnect]);
+
+  const dragStopped = useCallback((_event, _node, dragged) => {
+    if (onNodeDragStop) {
+      onNodeDragStop((dragged || []).map((n) => ({ id: n.id, x: Math.round(n.position.x), y: Math.round(n.position.y) })));
+    }
+  }, [onNodeDragStop]);
+
+  const dropped = useCallback((event) => {
+    const type = event.dataTransfer.getData(DROP_TYPE);
+    if (!type || !flow || readOnly) return;
+    event.preventDefault();
+    const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    if (onDropNode) onDropNode({ type, x: Math.round(at.x), y: Math.round(at.y) });
+  }, [flow, readOnly, onDropNode]);
+
+  const draggedOver = useCallback((event) => {
+    if (!readOnly) {
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    }
+  }, [readOnly]);
+
+  return (
+    <div style={{ width: "100%", height: "100%" }} data-testid="flow-canvas" data-read-only={readOnly ? "true" : "false"}>
+      <style>{SPIN_CSS}</style>
+      <ReactFlow
+        nodes={nodes} edges={edges} nodeTypes={NODE_TYPES} onInit={setFlow}
+        onNodesChange={nodesChanged} onEdgesChange={edgesChanged} onConnect={readOnly ? undefined : connected}
+        onNodeClick={(_event, node) => onNodeClick && onNodeClick(node.id)}
+        onPaneClick={() => onPaneClick && onPaneClick()}
+        onNodeDragStop={dragStopped} onDrop={dropped} onDragOver={draggedOver}
+        nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
+        deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
+        snapToGrid={snapToGrid} snapGrid={SNAP} fitView={fitView} fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+        minZoom={0.1} proOptions={{ hideAttribution: true }} {...rest}>
+        <Background variant="dots" gap={20} size={1} />
+        <MiniMap pannable zoomable nodeColor={(node) => (node.data && node.data.colour) || "#94a3b8"} />
+        <Controls showInteractive={!readOnly} />
+      </ReactFlow>
+    </div>
+  );
+}

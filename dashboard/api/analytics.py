@@ -1,0 +1,97 @@
+"""Analytics: period summary, time series, insights, a user's activity and a CSV export of the events."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from dashboard.api.deps import CurrentUser
+from models.analytics import EventType
+from models.user import User
+from services.analytics import queries
+from services.analytics.insights import Insight, compute_insights
+from services.analytics.queries import GroupBy, Metric, Summary, TimeSeries, UserActivity
+from services.analytics.windows import Bucket, TimeRange, Window, resolve_window
+from services.auth.permissions import Permission, require
+
+router = APIRouter(prefix="/advanced/analytics", tags=["analytics"])
+
+
+def _caller_with(permission: Permission) -> Callable[..., Awaitable[User]]:
+    async def caller(user: CurrentUser) -> User:
+        require(user.role, permission)
+        return user
+
+    return caller
+
+
+Viewer = Annotated[User, Depends(_caller_with(Permission.VIEW))]
+Admin = Annotated[User, Depends(_caller_with(Permission.ADMINISTER))]
+
+
+def _window(time_range: Annotated[TimeRange, Query(description="hour, day, week, month (30 days), custom")] = "day",
+            start: Annotated[datetime | None, Query(alias="from", description="custom: start (UTC if naive)")] = None,
+            end: Annotated[datetime | None, Query(alias="to", description="custom: end, exclusive")] = None) -> Window:
+    return resolve_window(time_range, start=start, end=end)
+
+
+WindowDep = Annotated[Window, Depends(_window)]
+WorkflowFilter = Annotated[int | None, Query(ge=1, description="Only events of this workflow.")]
+
+
+@router.get("/summary", response_model=Summary)
+async def summary(_user: Viewer, window: WindowDep, workflow_id: WorkflowFilter = None) -> Summary:
+    """Runs, success rate, durations (avg, p50, p95), AI tokens and cost, notifications, active users; vs the
+    previous period of the same length."""
+    return await queries.summary(window, workflow_id=workflow_id)
+
+
+@router.get("/timeseries", response_model=TimeSeries)
+async def timeseries(_user: Viewer, window: WindowDep, metric: Metric = "runs", bucket: Bucket = "hour",
+                     group_by: GroupBy | None = None, workflow_id: WorkflowFilter = None) -> TimeSeries:
+    """``metric`` per UTC ``bucket`` over the window, one series per ``group_by`` value."""
+    return await queries.timeseries(metric, bucket=bucket, window=window, group_by=group_by, workflow_id=workflow_id)
+
+
+@router.get("/insights", response_model=list[Insight])
+async def insights(_user: Viewer) -> list[Insight]:
+    """What stands out in the data now, each with the numbers behind it."""
+    return await compute_insights()
+
+
+@router.get("/users/{user_id}/activity", response_model=UserActivity)
+async def user_activity(user_id: uuid.UUID, user: CurrentUser, window: WindowDep) -> UserActivity:
+    """One user's events by type and per day; the user themself or an admin."""
+    if user_id != user.id:
+        require(user.role, Permission.MANAGE_USERS)
+    return await queries.user_activity(user_id, window)
+
+
+@router.get("/export", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}, "description": "The window's events as CSV."}})
+async def export(_user: Admin, window: WindowDep, format: Literal["csv"] = "csv",
+                 types: Annotated[list[EventType] | None, Query(alias="type")] = None) -> StreamingResponse:
+    """Every event of the window, oldest first, as CSV (admins: rows carry user ids)."""
+    name = f"analytics-{window.start:%Y%m%dT%H%M}-{window.end:%Y%m%dT%H%M}.{format}"
+    return StreamingResponse(_csv(window, types or []), media_type="text/csv",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def _csv(window: Window, types: list[EventType]) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(queries.EXPORT_COLUMNS)
+    yield buffer.getvalue()
+    async for rows in queries.export_rows(window, types=types):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([value.isoformat() if isinstance(value, datetime) else value for value in row]
+                         for row in rows)
+        yield buffer.getvalue()

@@ -1,0 +1,202 @@
+"""/workflows/[id] — the builder: palette, canvas, the selected node's settings, save and versions, runs."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.ai import hint_text
+from components.flow import flow
+from components.forms import form_alert
+from components.layout import protected_page
+from state.builder import BuilderState, FormField, PaletteGroup, PaletteItem, VersionRow
+
+S = BuilderState
+VIEWER_HINT = "Read-only: your role can look at this workflow and its runs; editors change and run it."
+
+
+def _palette_item(item: PaletteItem) -> rx.Component:
+    return rx.box(
+        rx.hstack(rx.icon("grip-vertical", size=12, color=rx.color("gray", 9)),
+                  rx.text(item.title, size="2", weight="medium"), align="center", spacing="1"),
+        rx.text(item.description, size="1", color=rx.color("gray", 10), line_clamp=2),
+        draggable=True, custom_attrs={"data-palette-type": item.type}, role="button",
+        aria_label="Add " + item.title, on_click=S.add_node(item.type), cursor="grab", padding="6px 8px",
+        border=f"1px solid {rx.color('gray', 5)}", border_radius="var(--radius-2)", width="100%",
+        _hover={"background": rx.color("accent", 3)},
+    )
+
+
+def _palette_group(group: PaletteGroup) -> rx.Component:
+    return rx.vstack(rx.text(group.category, size="1", weight="bold", color=rx.color("gray", 11)),
+                     rx.foreach(group.node_types, _palette_item), spacing="1", width="100%")
+
+
+def _palette() -> rx.Component:
+    return rx.vstack(
+        rx.input(placeholder="Search nodes…", value=S.palette_query, on_change=S.set_palette_query.debounce(150),
+                 aria_label="Search node types", width="100%", size="1"),
+        rx.foreach(S.palette, _palette_group),
+        hint_text("Click or drag a node onto the canvas."),
+        spacing="3", width="200px", min_width="200px", max_height="640px", overflow_y="auto",
+        role="region", aria_label="Node palette",
+    )
+
+
+def _field_input(field: FormField) -> rx.Component:
+    disabled = ~S.can_edit
+    key = S.selected_id + "-" + field.name
+    text_args = {"default_value": field.value, "on_blur": lambda value: S.set_field(field.name, value),
+                 "id": "field-" + field.name, "disabled": disabled, "width": "100%", "key": key}
+    return rx.match(
+        field.kind,
+        ("textarea", rx.text_area(rows="4", font_family="monospace", **text_args)),
+        ("boolean", rx.checkbox(field.label, checked=field.checked, id="field-" + field.name, disabled=disabled,
+                                on_change=lambda checked: S.set_field(field.name, checked))),
+        ("select", rx.select(field.options, value=field.value, disabled=disabled, width="100%",
+                             on_change=lambda value: S.set_field(field.name, value), aria_label=field.label)),
+        ("number", rx.input(type="number", **text_args)),
+        rx.input(**text_args),
+    )
+
+
+def _field(field: FormField) -> rx.Component:
+    return rx.vstack(
+        rx.cond(field.kind != "boolean",
+                rx.el.label(rx.text(field.label, rx.cond(field.required, " *", ""), size="2", weight="medium"),
+                            html_for="field-" + field.name)),
+        _field_input(field),
+        rx.cond(field.description != "", hint_text(field.description)),
+        rx.cond(field.hint != "", rx.text(field.hint, size="1", color=rx.color("indigo", 11))),
+        spacing="1", width="100%",
+    )
+
+
+def _step_output() -> rx.Component:
+    view = S.step_view
+    return rx.cond(S.has_step, rx.vstack(
+        rx.heading("Last run", size="2", as_="h3"),
+        rx.hstack(rx.badge(view.status), rx.text(view.duration, size="1"),
+                  rx.text("attempts ", view.attempts, size="1"), wrap="wrap", spacing="2"),
+        rx.text("Tokens ", view.tokens, " · cost ", view.cost, size="1", color=rx.color("gray", 11)),
+        rx.cond(view.error != "", rx.callout(view.error, icon="circle-alert", color_scheme="red", size="1")),
+        rx.box(rx.markdown(view.content), id="step-output", max_height="260px", overflow_y="auto", width="100%",
+               padding="8px", border=f"1px solid {rx.color('gray', 5)}", border_radius="var(--radius-2)"),
+        spacing="2", width="100%", role="region", aria_label="Node output",
+    ))
+
+
+def _side_panel() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            S.selected_id != "",
+            rx.vstack(
+                rx.hstack(rx.heading(S.selected_type, size="3", as_="h2"), rx.spacer(),
+                          rx.code(S.selected_id), align="center", width="100%"),
+                rx.cond(S.node_errors.contains(S.selected_id),
+                        rx.callout(rx.foreach(S.node_errors[S.selected_id], lambda m: rx.text(m, size="1")),
+                                   icon="circle-alert", color_scheme="red", size="1", width="100%")),
+                _step_output(),
+                rx.vstack(
+                    rx.el.label(rx.text("Label", size="2", weight="medium"), html_for="field-label"),
+                    rx.input(default_value=S.selected_label, on_blur=S.set_label, id="field-label",
+                             key=S.selected_id + "-label", disabled=~S.can_edit, width="100%"),
+                    spacing="1", width="100%"),
+                rx.foreach(S.fields, _field),
+                spacing="3", width="100%",
+            ),
+            hint_text("Select a node to see its settings and, after a run, its output."),
+        ),
+        width="300px", min_width="300px", max_height="640px", overflow_y="auto", padding="12px",
+        border=f"1px solid {rx.color('gray', 5)}", border_radius="var(--radius-3)",
+        role="region", aria_label="Node settings",
+    )
+
+
+def _canvas() -> rx.Component:
+    return rx.box(
+        flow(nodes=S.nodes, edges=S.edges, read_only=~S.can_edit, snap_to_grid=True, fit_view=True,
+             on_nodes_change=S.nodes_changed, on_edges_change=S.edges_changed, on_node_drag_stop=S.nodes_moved,
+             on_connect=S.connect, on_drop_node=S.drop_node, on_node_click=S.select_node,
+             on_pane_click=S.clear_selection),
+        height="640px", flex="1", min_width="0", border=f"1px solid {rx.color('gray', 5)}",
+        border_radius="var(--radius-3)", overflow="hidden",
+    )
+
+
+def _run_dialog() -> rx.Component:
+    return rx.dialog.root(rx.dialog.content(
+        rx.dialog.title("Run this workflow"),
+        rx.dialog.description("The saved version runs with these inputs.", size="2"),
+        rx.form(rx.vstack(
+            rx.foreach(S.run_fields, lambda name: rx.vstack(
+                rx.el.label(rx.text(name, size="2", weight="medium"), html_for="run-" + name),
+                rx.text_area(name=name, id="run-" + name, rows="2", width="100%"), spacing="1", width="100%")),
+            rx.cond(S.run_fields.length() == 0, hint_text("This workflow takes no inputs.")),
+            form_alert(S.run_error),
+            rx.hstack(rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
+                      rx.button(rx.icon("play", size=14), "Start run", type="submit"), justify="end", width="100%"),
+            spacing="3", width="100%"), on_submit=S.start_run, reset_on_submit=False),
+    ), open=S.run_dialog_open, on_open_change=S.set_run_dialog_open)
+
+
+def _toolbar() -> rx.Component:
+    return rx.hstack(
+        rx.link(rx.hstack(rx.icon("arrow-left", size=14), rx.text("Workflows")), href="/workflows", size="2"),
+        rx.heading(S.workflow_name, size="4", as_="h2"),
+        rx.badge("version ", S.version, id="builder-version", variant="soft"),
+        rx.cond(S.dirty, rx.badge("unsaved changes", color_scheme="amber"), rx.badge("saved", color_scheme="green")),
+        rx.cond(S.run_status != "", rx.badge("run ", S.run_status, id="run-status",
+                                             color_scheme=rx.match(S.run_status, ("succeeded", "green"),
+                                                                   ("failed", "red"), "blue"))),
+        rx.spacer(),
+        rx.cond(S.can_edit, rx.hstack(
+            rx.button(rx.icon("save", size=14), "Save", on_click=S.save, disabled=~S.dirty),
+            rx.button(rx.icon("play", size=14), "Run", variant="soft", on_click=S.open_run_dialog,
+                      loading=S.run_busy),
+            spacing="2")),
+        align="center", width="100%", wrap="wrap", spacing="3",
+    )
+
+
+def _version_row(row: VersionRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell("v", row.number), rx.table.cell(row.message), rx.table.cell(row.created_at),
+        rx.table.cell(rx.cond(
+            (row.number != S.version) & S.can_edit,
+            rx.button("Restore", size="1", variant="soft", on_click=S.restore(row.number),
+                      aria_label=f"Restore version {row.number}"),
+            rx.cond(row.number == S.version, rx.badge("current", variant="soft")),
+        )),
+    )
+
+
+def _history() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Version history", size="3", as_="h2"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ("Version", "Note", "Saved (UTC)",
+                                                                                     "")])),
+            rx.table.body(rx.foreach(S.versions, _version_row)),
+            variant="surface", width="100%", size="1"),
+        spacing="2", width="100%", role="region", aria_label="Version history",
+    )
+
+
+@protected_page(route="/workflows/[id]", title="Workflow builder", on_load=[S.load])
+def builder() -> rx.Component:
+    return rx.vstack(
+        form_alert(S.error),
+        form_alert(S.notice, color="green", icon="circle-check"),
+        rx.cond(S.loaded, rx.vstack(
+            _toolbar(),
+            rx.cond(~S.can_edit, rx.callout(VIEWER_HINT, icon="eye", width="100%", size="1")),
+            rx.cond(S.graph_errors.length() > 0, rx.callout(rx.foreach(S.graph_errors, lambda m: rx.text(m)),
+                                                         icon="circle-alert", color_scheme="red", size="1")),
+            rx.hstack(rx.cond(S.can_edit, _palette()), _canvas(), _side_panel(), spacing="3", width="100%",
+                      align="start"),
+            _history(),
+            _run_dialog(),
+            spacing="3", width="100%",
+        )),
+        spacing="3", width="100%",
+    )

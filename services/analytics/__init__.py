@@ -1,0 +1,1 @@
+"""Analytics: event recording (``recorder``, ``hooks``), SQL aggregations (``queries``), insights."""

@@ -1,0 +1,155 @@
+"""The inbox page's Preferences tab: which categories reach you on which channel, and quiet hours.
+
+The form is a grid: the "all categories" row is each channel's default, a category's row says
+where it differs. Saving stores the fewest rules that mean exactly what the grid shows (the
+service's most-specific-rule-wins order); digest choices made through the API are kept.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+import reflex as rx
+from pydantic import ValidationError
+
+from models.notification import ANY
+from services import errors
+from services.db import open_session
+from services.notifications import preferences, ui_queries
+from services.notifications.lookup import channel_infos
+from services.notifications.preferences import PreferenceRule, Preferences, QuietHours
+from state.auth import AuthState
+from state.errors import form_message
+
+DEFAULT_CATEGORY = "general"
+TIMEZONES = ["UTC", *sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))]
+
+
+def cell_key(category: str, channel: str) -> str:
+    return f"{category}|{channel}"
+
+
+def _effective(rules: list[PreferenceRule], category: str, channel: str) -> bool:
+    matching = [r for r in rules if r.category in (ANY, category) and r.channel in (ANY, channel)]
+    if not matching:
+        return True
+    return max(matching, key=lambda r: (r.category != ANY) * 2 + (r.channel != ANY)).enabled
+
+
+class PreferencesState(AuthState):
+    pref_channels: list[str] = []
+    pref_categories: list[str] = []
+    cells: dict[str, bool] = {}
+    new_category: str = ""
+    quiet_enabled: bool = False
+    quiet_start: str = "22:00"
+    quiet_end: str = "07:00"
+    quiet_timezone: str = "UTC"
+    pref_error: str = ""
+    pref_notice: str = ""
+    _digest: list[tuple[str, str, bool]] = []
+
+    def _show_preferences(self, prefs: Preferences, categories: list[str]) -> None:
+        self.pref_categories = [ANY, *sorted({DEFAULT_CATEGORY, *categories,
+                                              *(r.category for r in prefs.rules if r.category != ANY)})]
+        self.cells = {cell_key(c, ch): _effective(prefs.rules, c, ch)
+                      for c in self.pref_categories for ch in self.pref_channels}
+        self._digest = [(r.category, r.channel, r.enabled) for r in prefs.rules if r.digest]
+        quiet = prefs.quiet_hours
+        self.quiet_enabled = quiet is not None
+        if quiet is not None:
+            self.quiet_start, self.quiet_end, self.quiet_timezone = quiet.start, quiet.end, quiet.timezone
+
+    def _rules(self) -> list[PreferenceRule]:
+        rules: dict[tuple[str, str], PreferenceRule] = {}
+        for channel in self.pref_channels:
+            default = self.cells.get(cell_key(ANY, channel), True)
+            if not default:
+                rules[(ANY, channel)] = PreferenceRule(category=ANY, channel=channel, enabled=False)
+            for category in self.pref_categories[1:]:
+                value = self.cells.get(cell_key(category, channel), default)
+                if value != default:
+                    rules[(category, channel)] = PreferenceRule(category=category, channel=channel, enabled=value)
+        for category, channel, enabled in self._digest:
+            rule = rules.get((category, channel))
+            if rule is None:
+                on = self.cells.get(cell_key(category, channel), enabled) if channel != ANY else enabled
+                rule = rules[(category, channel)] = PreferenceRule(category=category, channel=channel, enabled=on)
+            rule.digest = True
+        return list(rules.values())
+
+    @rx.event
+    async def load(self) -> None:
+        self.pref_error = self.pref_notice = ""
+        self.pref_channels = [info.name for info in channel_infos()]
+        try:
+            async with open_session() as session:
+                user = await self._signed_in_user(session)
+                prefs = await preferences.get(user, session=session)
+                categories = await ui_queries.inbox_categories(user, session=session)
+        except errors.DomainError as exc:
+            self.pref_error = form_message(exc)
+            return
+        self._show_preferences(prefs, categories)
+
+    @rx.event
+    def toggle_cell(self, category: str, channel: str, on: bool) -> None:
+        """Tick or untick a box; a channel's default carries the categories that followed it along."""
+        cells = dict(self.cells)
+        if category == ANY:
+            for other in self.pref_categories[1:]:
+                if cells.get(cell_key(other, channel), True) == cells.get(cell_key(ANY, channel), True):
+                    cells[cell_key(other, channel)] = on
+        cells[cell_key(category, channel)] = on
+        self.cells, self.pref_notice = cells, ""
+
+    @rx.event
+    def set_new_category(self, value: str) -> None:
+        self.new_category = value
+
+    @rx.event
+    def add_category(self) -> None:
+        category = self.new_category.strip().lower()
+        if not category or category == ANY or len(category) > 50:
+            self.pref_error = "Category: write a name of 1 to 50 characters, like billing."
+            return
+        if category not in self.pref_categories:
+            self.pref_categories = [*self.pref_categories, category]
+            self.cells = {**self.cells, **{cell_key(category, ch): self.cells.get(cell_key(ANY, ch), True)
+                                           for ch in self.pref_channels}}
+        self.new_category, self.pref_error = "", ""
+
+    @rx.event
+    def set_quiet_enabled(self, on: bool) -> None:
+        self.quiet_enabled = on
+
+    @rx.event
+    def set_quiet_start(self, value: str) -> None:
+        self.quiet_start = value
+
+    @rx.event
+    def set_quiet_end(self, value: str) -> None:
+        self.quiet_end = value
+
+    @rx.event
+    def set_quiet_timezone(self, value: str) -> None:
+        self.quiet_timezone = value
+
+    @rx.event
+    async def save(self) -> None:
+        self.pref_error = self.pref_notice = ""
+        try:
+            quiet = (QuietHours(start=self.quiet_start, end=self.quiet_end, timezone=self.quiet_timezone)
+                     if self.quiet_enabled else None)
+            data = Preferences(rules=self._rules(), quiet_hours=quiet)
+            async with open_session() as session:
+                user = await self._signed_in_user(session)
+                saved = await preferences.put(user, data, session=session)
+        except ValidationError:
+            self.pref_error = "Quiet hours: give the start and end as HH:MM, like 22:00 and 07:00."
+            return
+        except errors.DomainError as exc:
+            self.pref_error = form_message(exc)
+            return
+        self._show_preferences(saved, [c for c in self.pref_categories if c != ANY])
+        self.pref_notice = "Preferences saved."

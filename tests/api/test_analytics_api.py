@@ -1,0 +1,117 @@
+"""/api/v3/advanced/analytics: summary, time series, insights, a user's activity, CSV export; bad input and roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from models.analytics import EventType
+from models.base import utcnow
+from models.user import Role, User
+from services.analytics.recorder import flush_events, get_recorder, insert_events
+from services.db import open_session
+from tests.api.conftest import Headers, account
+
+BASE = "/api/v3/advanced/analytics"
+
+
+@pytest.fixture
+async def viewer(live: httpx.AsyncClient) -> Headers:
+    get_recorder().discard_pending()
+    await account(live, "admin@example.com", Role.ADMIN)  # the first account is the admin
+    return await account(live, "viewer@example.com", Role.VIEWER)
+
+
+async def admin_headers(live: httpx.AsyncClient) -> Headers:
+    token = (await live.post("/api/v3/auth/login", json={"email": "admin@example.com",
+                                                          "password": "amber-falcon-lantern-42"})).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+async def user_id(email: str) -> str:
+    from sqlmodel import select
+
+    async with open_session() as session:
+        return str((await session.exec(select(User.id).where(User.email == email))).one())
+
+
+async def test_summary_counts_runs_of_the_last_day_against_the_day_before(live: httpx.AsyncClient,
+                                                                          viewer: Headers) -> None:
+    now = utcnow()
+    await insert_events([{"type": EventType.RUN_FINISHED.value, "time": now - timedelta(hours=1), "status": s,
+                          "workflow_id": 1, "duration_ms": d} for s, d in (("succeeded", 100.0), ("failed", 300.0))]
+                        + [{"type": EventType.RUN_FINISHED.value, "time": now - timedelta(hours=30),
+                            "status": "succeeded", "duration_ms": 50.0}])
+    answer = await live.get(f"{BASE}/summary", params={"time_range": "day"}, headers=viewer)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["current"]["runs"], body["current"]["success_rate"], body["current"]["duration_avg_ms"]) == (
+        2, 0.5, 200.0)
+    assert (body["previous"]["runs"], body["change"]["runs"]) == (1, 1.0)
+
+
+async def test_timeseries_groups_by_status_in_hour_buckets(live: httpx.AsyncClient, viewer: Headers) -> None:
+    now = utcnow()
+    await insert_events([{"type": "run_finished", "time": now - timedelta(minutes=m), "status": "failed"}
+                         for m in (1, 2)])
+    answer = await live.get(f"{BASE}/timeseries", headers=viewer,
+                            params={"metric": "runs", "bucket": "hour", "time_range": "week", "group_by": "status"})
+    assert answer.status_code == 200, answer.text
+    series = answer.json()["series"]
+    assert [(s["group"], s["total"]) for s in series] == [("failed", 2.0)]
+    assert len(series[0]["points"]) in (168, 169)  # every hour of the week, zeros included
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"time_range": "year3000"}, "time_range"),
+    ({"bucket": "minutely"}, "bucket"),
+    ({"metric": "vibes"}, "metric"),
+    ({"time_range": "custom", "from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"}, "from"),
+    ({"time_range": "custom", "from": "2026-11-01T00:00:00Z"}, "to"),
+    ({"time_range": "custom", "from": "2016-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "bucket"),
+])
+async def test_bad_input_is_a_422_naming_the_field(live: httpx.AsyncClient, viewer: Headers,
+                                                   params: dict[str, str], field: str) -> None:
+    answer = await live.get(f"{BASE}/timeseries", params=params, headers=viewer)
+    assert answer.status_code == 422, answer.text
+    assert field in [problem["field"] for problem in answer.json()["error"]["details"]]
+
+
+async def test_summary_refuses_an_unknown_time_range(live: httpx.AsyncClient, viewer: Headers) -> None:
+    answer = await live.get(f"{BASE}/summary", params={"time_range": "year3000"}, headers=viewer)
+    assert answer.status_code == 422 and "time_range" in answer.json()["error"]["message"]
+
+
+async def test_insights_answer_a_list(live: httpx.AsyncClient, viewer: Headers) -> None:
+    answer = await live.get(f"{BASE}/insights", headers=viewer)
+    assert answer.status_code == 200 and answer.json() == []
+
+
+async def test_a_user_sees_their_own_activity_and_only_an_admin_sees_others(live: httpx.AsyncClient,
+                                                                           viewer: Headers) -> None:
+    mine, admins = await user_id("viewer@example.com"), await user_id("admin@example.com")
+    await flush_events()  # the sign-ins the hook recorded
+    answer = await live.get(f"{BASE}/users/{mine}/activity", params={"time_range": "week"}, headers=viewer)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["counts"] == {"login": 1} and answer.json()["last_login_at"] is not None
+    assert (await live.get(f"{BASE}/users/{admins}/activity", headers=viewer)).status_code == 403
+    as_admin = await live.get(f"{BASE}/users/{mine}/activity", headers=await admin_headers(live))
+    assert as_admin.status_code == 200
+
+
+async def test_export_is_csv_for_admins_only(live: httpx.AsyncClient, viewer: Headers) -> None:
+    await insert_events([{"type": "login", "time": utcnow() - timedelta(minutes=5), "provider": None}])
+    assert (await live.get(f"{BASE}/export", params={"format": "csv"}, headers=viewer)).status_code == 403
+    answer = await live.get(f"{BASE}/export", params={"format": "csv", "time_range": "day"},
+                            headers=await admin_headers(live))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    lines = answer.text.strip().splitlines()
+    assert lines[0].startswith("time,type,user_id") and any(",login," in line for line in lines[1:])
+    bad = await live.get(f"{BASE}/export", params={"format": "xlsx"}, headers=await admin_headers(live))
+    assert bad.status_code == 422
+
+
+async def test_analytics_needs_a_signed_in_caller(live: httpx.AsyncClient) -> None:
+    assert (await live.get(f"{BASE}/summary")).status_code == 401
