@@ -18,6 +18,7 @@ from services.ai.response_cache import clear_memory_cache
 from services.settings import get_settings
 from tests.api.conftest import Headers, account
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.settings_env import configure
 
 AI = "/api/v3/advanced/ai"
 KEY = "sk-test-api-0123456789"
@@ -56,12 +57,6 @@ def _no_providers_but_builtin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     clear_memory_cache()
     yield
     clear_memory_cache()
-    get_settings.cache_clear()
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
 
 

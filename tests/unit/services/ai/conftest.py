@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,7 @@ from services.settings import get_settings
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.google_server import FakeGoogleServer
 from tests.fakes.openai_server import FakeOpenAIServer
-
-SetEnv = Callable[..., None]
+from tests.settings_env import SetEnv, settings_env
 
 _PROVIDER_SETTINGS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LOCAL_LLM_BASE_URL", "LOCAL_LLM_MODEL",
                       "AI_REQUEST_TIMEOUT_SECONDS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
@@ -67,18 +66,7 @@ def google_server(_google_server_process: FakeGoogleServer) -> Iterator[FakeGoog
 @pytest.fixture
 def provider_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SetEnv]:
     """``provider_env(OPENAI_API_KEY="...")`` sets provider settings for one test; none are set before."""
-    for name in _PROVIDER_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(f"DWC_{name}", raising=False)
-    get_settings.cache_clear()
-
-    def set_env(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield set_env
-    get_settings.cache_clear()
+    yield from settings_env(monkeypatch, _PROVIDER_SETTINGS)
 
 
 @pytest.fixture(autouse=True)

@@ -21,8 +21,8 @@ from services.ai.pricing import price_of
 from services.ai.usage import CallContext
 from services.auth import service as auth
 from services.db import get_engine, open_session
-from services.settings import get_settings
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.settings_env import configure
 from tests.unit.services.ai.conftest import SetEnv
 
 KEY = "sk-test-service-0123456789"
@@ -36,12 +36,6 @@ def openai_and_local(openai_server: FakeOpenAIServer, provider_env: SetEnv, monk
     monkeypatch.setenv("AI_MAX_RETRIES", "2")
     provider_env(OPENAI_API_KEY=KEY, OPENAI_BASE_URL=openai_server.base_url,
                  LOCAL_LLM_BASE_URL=openai_server.base_url, LOCAL_LLM_MODEL="qwen2.5:7b")
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
 
 
 async def usage_rows() -> list[Any]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from services.settings import get_settings
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.settings_env import settings_env
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +35,7 @@ def embedding_server(_embedding_server_process: FakeOpenAIServer,
 @pytest.fixture(autouse=True)
 def _no_embedding_provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Full-text only unless a test asks for ``embedding_server``."""
-    for name in ("AI_EMBEDDING_PROVIDER", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(f"DWC_{name}", raising=False)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    for _ in settings_env(monkeypatch, ("AI_EMBEDDING_PROVIDER", "OPENAI_API_KEY", "OPENAI_BASE_URL")):
+        yield
 
 
-SetEnv = Callable[..., None]

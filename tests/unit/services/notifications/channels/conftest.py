@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from services.notifications.channels.base import OutgoingMessage
-from services.settings import get_settings
 from tests.fakes.http_peers import RecordingHTTPServer
 from tests.fakes.smtp_server import FakeSMTPServer
-
-SetEnv = Callable[..., None]
+from tests.settings_env import SetEnv, settings_env
 
 _CHANNEL_SETTINGS = ("SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
                      "SMTP_TIMEOUT_SECONDS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM",
@@ -22,18 +20,7 @@ _CHANNEL_SETTINGS = ("SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD",
 @pytest.fixture(autouse=True)
 def channel_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SetEnv]:
     """``channel_env(SMTP_HOST="...")`` sets channel settings for one test; none are set before."""
-    for name in _CHANNEL_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(f"DWC_{name}", raising=False)
-    get_settings.cache_clear()
-
-    def set_env(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield set_env
-    get_settings.cache_clear()
+    yield from settings_env(monkeypatch, _CHANNEL_SETTINGS)
 
 
 @pytest.fixture(scope="session")
