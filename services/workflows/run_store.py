@@ -145,18 +145,16 @@ class RunStore:
                         total_tokens=int(totals[0]), total_cost=float(totals[1])))
         return result.rowcount == 1
 
-    async def release(self, run_id: uuid.UUID, worker_id: str) -> None:
-        """Give the run back to the queue (this worker is shutting down)."""
+    async def release(self, run_id: uuid.UUID, worker_id: str) -> int | None:
+        """Give the run back to the queue (this worker is shutting down); its claim count, None if not ours."""
         async with self.engine.begin() as conn:
-            await conn.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.lease_owner == worker_id,
-                                                  RUNS.c.status == RunStatus.RUNNING.value)
-                               .values(status=RunStatus.QUEUED.value, lease_owner=None, lease_expires_at=None))
-
-    async def claims(self, run_id: uuid.UUID) -> int:
-        """How many times the run has been claimed (the queue's job key uses it)."""
-        async with self.engine.connect() as conn:
-            return int((await conn.execute(select(RUNS.c.claims).where(RUNS.c.id == run_id))).scalar_one_or_none()
-                       or 0)
+            result = await conn.execute(
+                update(RUNS).where(RUNS.c.id == run_id, RUNS.c.lease_owner == worker_id,
+                                   RUNS.c.status == RunStatus.RUNNING.value)
+                .values(status=RunStatus.QUEUED.value, lease_owner=None, lease_expires_at=None)
+                .returning(RUNS.c.claims))
+            row = result.first()
+        return None if row is None else int(row[0])
 
     async def runs_to_recover(self, *, queued_older_than: float, limit: int = 500) -> list[tuple[uuid.UUID, int]]:
         """Queued runs that sat longer than expected and running runs whose lease expired, with their claims."""

@@ -76,9 +76,10 @@ async def _keep_job_alive(ctx: WorkerContext) -> None:
 
 async def _hand_back(store: RunStore, run_id: uuid.UUID, worker_id: str, dispatcher: QueueDispatcher) -> None:
     try:
-        await store.release(run_id, worker_id)
-        await dispatcher.enqueue(run_id, claims=await store.claims(run_id))
-        log.info("run %s handed back to the queue", run_id)
+        claims = await store.release(run_id, worker_id)
+        if claims is not None:  # still ours: queue it again at once
+            await dispatcher.enqueue(run_id, claims=claims)
+            log.info("run %s handed back to the queue", run_id)
     except Exception:  # the lease expires and the maintenance loop re-dispatches it anyway
         log.warning("could not hand run %s back; it resumes once its lease expires", run_id, exc_info=True)
 

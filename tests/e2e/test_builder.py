@@ -98,7 +98,8 @@ def test_build_save_run_and_read_the_output(page: Page, blog_workflow: str, tmp_
     expect(output).to_contain_text("Tokens")
 
 
-def test_viewer_gets_a_read_only_canvas(page: Page, blog_workflow: str, app_url: str) -> None:
+def test_viewer_gets_a_read_only_canvas(page: Page, blog_workflow: str, app_url: str,
+                                        request: pytest.FixtureRequest) -> None:
     email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
     registered = httpx.post(f"{app_url}/api/v3/auth/register", json={"email": email, "password": PASSWORD},
                             timeout=30)
@@ -107,6 +108,7 @@ def test_viewer_gets_a_read_only_canvas(page: Page, blog_workflow: str, app_url:
     assert page.context.browser is not None
     viewer_context = page.context.browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 800})
     viewer_context.set_default_timeout(20_000)
+    request.addfinalizer(viewer_context.close)
     page = viewer_context.new_page()
     sign_in(page, email, PASSWORD)
     page.goto(f"/workflows/{blog_workflow}")
