@@ -30,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from models.analytics import EventType
 from models.base import utcnow
 from models.workflow import Workflow, WorkflowStatus
-from services.analytics.queries import FAILED_DELIVERY, E, grouped, percentiles
+from services.analytics.activity import grouped
+from services.analytics.metrics import FAILED_DELIVERY, E
+from services.analytics.sources import percentiles
 from services.analytics.windows import Window, bucket_key, parse_bucket_key, truncate
 from services.db import get_engine
 
