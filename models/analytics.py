@@ -17,11 +17,14 @@ class EventType(StrEnum):
     LOGIN = "login"
     WORKFLOW_CREATED = "workflow_created"
     WORKFLOW_EDITED = "workflow_edited"
+    RUN_STARTED = "run_started"
     RUN_FINISHED = "run_finished"
     STEP_FINISHED = "step_finished"
     AI_CALL = "ai_call"
     NOTIFICATION_SENT = "notification_sent"
     NOTIFICATION_FAILED = "notification_failed"
+    PAGE_VIEW = "page_view"
+    UI_ACTION = "ui_action"
 
 
 class AnalyticsEvent(SQLModel, table=True):
@@ -158,3 +161,20 @@ class AnalyticsActiveDay(SQLModel, table=True):
 
     day: datetime = Field(sa_type=UTCDateTime, primary_key=True)
     user_id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True))
+
+
+class ReportFrequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class AnalyticsReportSubscription(SQLModel, table=True):
+    """A user's scheduled analytics report: how often, and when it is next due (claimed by compare-and-set)."""
+
+    __tablename__ = "analytics_report_subscriptions"
+
+    user_id: uuid.UUID = Field(primary_key=True, foreign_key="users.id", ondelete="CASCADE")
+    frequency: str = Field(max_length=10)
+    next_send_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    last_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -30,6 +30,22 @@ def record_workflow_edited(workflow_id: int, user_id: uuid.UUID, *, version: int
                  payload={"version": version} if version is not None else None)
 
 
+def record_run_started(run_id: uuid.UUID, workflow_id: int, user_id: uuid.UUID | None, trigger: str) -> None:
+    """A run was created and handed to the dispatcher (UI, API, webhook, schedule or another run)."""
+    record_event(EventType.RUN_STARTED, run_id=run_id, workflow_id=workflow_id, user_id=user_id, status="queued",
+                 payload={"trigger": trigger})
+
+
+def record_page_view(user_id: uuid.UUID, path: str) -> None:
+    """A signed-in user opened a page of the dashboard (the path only: no query string)."""
+    record_event(EventType.PAGE_VIEW, user_id=user_id, payload={"path": path.split("?", 1)[0][:200]})
+
+
+def record_ui_action(user_id: uuid.UUID, action: str, **details: str | int | None) -> None:
+    """Something a user did in the dashboard (changed a filter, downloaded a report...)."""
+    record_event(EventType.UI_ACTION, user_id=user_id, payload={"action": action[:100], **details})
+
+
 async def record_run_finished(run_id: uuid.UUID, workflow_id: int, status: RunStatus) -> None:
     """An engine ``on_finished`` hook. Duration, user, tokens, cost and the steps are filled in at write time."""
     record_event(EventType.RUN_FINISHED, run_id=run_id, workflow_id=workflow_id, status=str(status))

@@ -32,6 +32,7 @@ from models.run import (
 from models.user import User
 from models.workflow import WorkflowStatus
 from services import errors
+from services.analytics.hooks import record_run_started
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
 from services.db import open_session
@@ -67,6 +68,7 @@ async def start_run(workflow_id: int, parameters: dict[str, Any], *, session: As
               created_by=actor.id if actor else None)
     session.add(run)
     await session.commit()
+    record_run_started(run.id, workflow_id, actor.id if actor else None, str(trigger))
     await get_dispatcher().enqueue(run.id)
     return run
 

@@ -5,7 +5,7 @@ run id on a saq queue in Redis (saq blocks on BLMOVE instead of polling, so a wo
 milliseconds after it is enqueued); ``services.workflows.worker`` processes execute them. Either
 way the database decides who runs what: a worker must claim the run's row, so a run dispatched
 twice still executes once. A maintenance loop re-dispatches runs the queue lost (Redis restarted
-or flushed) and runs whose worker died (lease expired), and fires due cron schedules.
+or flushed) and runs whose worker died (lease expired), and fires due cron schedules and analytics reports.
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ async def enqueue_run_job(queue: Any, run_id: uuid.UUID, *, claims: int = 0) -> 
 
 async def maintenance_loop(dispatcher: Dispatcher) -> None:
     """Every second: re-dispatch lost or abandoned runs, fire due schedules. Safe to run in many processes."""
+    from services.analytics.reports import send_due_reports
     from services.notifications.delivery import run_maintenance as notification_maintenance
     from services.workflows.triggers import fire_due_schedules
 
@@ -148,6 +149,7 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
                     await dispatcher.enqueue(run_id, claims=claims)
             await fire_due_schedules()
             await notification_maintenance()  # abandoned sends, retries that came due
+            await send_due_reports()  # scheduled analytics reports, claimed like schedules
         except asyncio.CancelledError:
             raise
         except Exception:  # a database or Redis outage: try again on the next beat
