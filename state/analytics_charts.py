@@ -7,8 +7,9 @@ colours are the same in both modes (mid-tone green, red, grey read on either bac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -29,7 +30,6 @@ class KpiCard:
     value: str
     change: str  # "+25 % vs previous period", or "" when there is nothing to compare with
     tone: str  # Radix colour of the change: green (better), red (worse), gray (neutral)
-    icon: str
 
 
 @dataclass
@@ -144,31 +144,30 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-# (label, field, format, icon, which direction is better: 1 up, -1 down, 0 neither)
-_KPIS = (
-    ("Runs", "runs", lambda v: f"{v:,}", "play", 0),
-    ("Success rate", "success_rate", _rate, "circle-check", 1),
-    ("p95 duration", "duration_p95_ms", _ms, "timer", -1),
-    ("AI tokens", "ai_tokens", lambda v: f"{v:,}", "sparkles", 0),
-    ("AI cost", "ai_cost_usd", lambda v: f"${v:,.2f}", "circle-dollar-sign", -1),
-    ("Notifications sent", "notifications_sent", lambda v: f"{v:,}", "send", 0),
-    ("Failed deliveries", "notifications_failed", lambda v: f"{v:,}", "mail-x", -1),
-    ("Active users", "active_users", lambda v: f"{v:,}", "users", 0),
+# (label, field, format, which direction is better: 1 up, -1 down, 0 neither)
+_KPIS: tuple[tuple[str, str, Callable[[Any], str], int], ...] = (
+    ("Runs", "runs", lambda v: f"{v:,}", 0),
+    ("Success rate", "success_rate", _rate, 1),
+    ("p95 duration", "duration_p95_ms", _ms, -1),
+    ("AI tokens", "ai_tokens", lambda v: f"{v:,}", 0),
+    ("AI cost", "ai_cost_usd", lambda v: f"${v:,.2f}", -1),
+    ("Notifications sent", "notifications_sent", lambda v: f"{v:,}", 0),
+    ("Failed deliveries", "notifications_failed", lambda v: f"{v:,}", -1),
+    ("Active users", "active_users", lambda v: f"{v:,}", 0),
 )
 
 
 def kpi_cards(result: Summary) -> list[KpiCard]:
     """One card per headline figure, with its change against the previous period of the same length."""
     cards = []
-    for label, name, show, icon, better in _KPIS:
+    for label, name, show, better in _KPIS:
         value = getattr(result.current, name)
         change = result.change.get(name)
         tone = "gray"
         if change is not None and better and abs(change) >= 0.005:
             tone = "green" if change * better > 0 else "red"
         text = "" if change is None else f"{change:+.0%} vs previous period"
-        cards.append(KpiCard(label=label, value="—" if value is None else show(value), change=text, tone=tone,
-                             icon=icon))
+        cards.append(KpiCard(label=label, value="—" if value is None else show(value), change=text, tone=tone))
     return cards
 
 

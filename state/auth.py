@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.user import Role, User, UserCreate
 from services import errors
+from services.analytics.hooks import record_page_view
 from services.auth import service as auth
 from services.auth.permissions import Permission, allows
 from services.auth.tokens import decode_access_token
@@ -98,10 +99,11 @@ class AuthState(rx.State):
         """on_load of every protected page: resolve the user or send them to sign in."""
         try:
             async with open_session() as session:
-                await self._signed_in_user(session)
+                user = await self._signed_in_user(session)
         except errors.DomainError:
             self._forget()
             return rx.redirect(f"/login?next={quote(self.router.url.path or '/')}")
+        record_page_view(user.id, self.router.url.path or "/")
         return None
 
     @rx.event
