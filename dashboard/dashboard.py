@@ -4,7 +4,17 @@ import reflex as rx
 
 from dashboard.api.app import create_api
 from dashboard.lifespan import flush_analytics_on_shutdown
-from dashboard.pages import ai_studio, analytics, auth_pages, builder, inbox, overview, settings, workflows  # noqa: F401  (importing registers pages)
+from dashboard.pages import (  # noqa: F401  (importing registers pages)
+    ai_studio,
+    analytics,
+    auth_pages,
+    builder,
+    inbox,
+    overview,
+    services,
+    settings,
+    workflows,
+)
 
 app = rx.App(api_transformer=create_api())
 app.register_lifespan_task(flush_analytics_on_shutdown)

@@ -162,8 +162,9 @@ def notification_channel_statuses() -> list[ServiceStatus]:
 
 
 def _cache_service(stats: CacheStats) -> ServiceStatus:
+    entries = f"{stats.entries:,} {'entry' if stats.entries == 1 else 'entries'}"
     return ServiceStatus(name="cache", kind="cache", status=stats.status, latency_ms=None,
-                         version=stats.backend, detail=f"{stats.entries} entries, {stats.bytes} bytes",
+                         version=stats.backend, detail=f"{entries}, {stats.bytes:,} bytes",
                          last_error=stats.last_error)
 
 

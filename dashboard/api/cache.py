@@ -12,6 +12,7 @@ from dashboard.api.deps import CurrentUser
 from models.user import User
 from services.auth.permissions import Permission, require
 from services.cache import service as cache
+from services.cache.history import HitRatioPoint
 from services.cache.stats import CacheStats, ClearReport, OptimizeReport
 from services.status import ServicesStatus, services_status
 
@@ -41,6 +42,12 @@ services_router = APIRouter(prefix="/services", tags=["services"])
 async def stats(_user: CurrentUser) -> CacheStats:
     """Hits, misses, hit ratio, latency, entries and bytes: overall and per namespace."""
     return await cache.cache_stats()
+
+
+@cache_router.get("/history", response_model=list[HitRatioPoint])
+async def history(_user: CurrentUser) -> list[HitRatioPoint]:
+    """This process's hit ratio per sampling interval (10 s), for the last hour."""
+    return cache.cache_hit_ratio_history()
 
 
 @cache_router.post("/clear", response_model=ClearReport)

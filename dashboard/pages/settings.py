@@ -62,6 +62,16 @@ def _users_admin() -> rx.Component:
     )
 
 
+def _services_link() -> rx.Component:
+    return rx.link(rx.card(rx.hstack(
+        rx.icon("server", size=20, color=rx.color("accent", 10)),
+        rx.vstack(rx.text("Services & cache", weight="bold"),
+                  rx.text("Database, Redis, queue and workers, AI providers, notification channels, and the cache.",
+                          size="2", color=rx.color("gray", 11)), spacing="0"),
+        rx.spacer(), rx.icon("chevron-right", size=16), align="center", width="100%"), width="100%"),
+        href="/settings/services", underline="none", width="100%")
+
+
 @protected_page(route="/settings", title="Settings", on_load=[UsersState.load])
 def settings() -> rx.Component:
     return rx.vstack(
@@ -75,6 +85,7 @@ def settings() -> rx.Component:
                       spacing="3"),
             width="100%",
         ),
+        rx.cond(UsersState.can_manage_users, _services_link()),
         rx.cond(UsersState.can_manage_users, _users_admin(),
                 rx.callout("Only admins manage users and roles. Ask an admin if you need more access.",
                            icon="info", width="100%")),

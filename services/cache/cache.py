@@ -20,6 +20,7 @@ from pydantic import JsonValue
 
 from services import errors
 from services.cache.base import BackendUnavailable, CacheBackend
+from services.cache.history import HitRatioHistory
 from services.cache.stats import CacheStats, ClearReport, NamespaceSize, OptimizeReport, StatsRecorder
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,20 @@ NAMESPACE_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
 MAX_KEY_CHARS = 512
 _JSON, _BYTES = b"j", b"b"
+_REMEMBERED_NAMESPACES = 1024
+_VALID_NAMESPACES: set[str] = set()
 
 
 def validate_namespace(namespace: str) -> str:
     """``namespace`` itself, or ``ValidationFailed`` saying what a namespace may look like."""
+    if type(namespace) is str and namespace in _VALID_NAMESPACES:  # every get and set: skip the regex
+        return namespace
     if not isinstance(namespace, str) or not NAMESPACE_PATTERN.fullmatch(namespace):
         raise errors.ValidationFailed(
             f"Cache namespace {namespace!r} is not valid: use 1-32 lowercase letters, digits, '_' or '-', "
             "starting with a letter (for example 'ai').", details={"field": "namespace"})
+    if len(_VALID_NAMESPACES) < _REMEMBERED_NAMESPACES:
+        _VALID_NAMESPACES.add(namespace)
     return namespace
 
 
@@ -85,6 +92,7 @@ class Cache:
         self.max_value_bytes = max_value_bytes
         self.default_ttl = default_ttl
         self.stats_recorder = StatsRecorder()
+        self.history = HitRatioHistory()
         self._inflight: dict[str, asyncio.Future[CacheValue]] = {}
 
     async def get(self, namespace: str, key: str) -> CacheValue | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.cache.cache import Cache
+from services.cache.history import HitRatioPoint
 from services.cache.registry import build_backend
 from services.cache.stats import CacheStats, ClearReport, OptimizeReport
 from services.settings import Settings, get_settings
@@ -39,6 +40,19 @@ async def clear_cache(namespace: str | None = None) -> ClearReport:
 async def optimize_cache() -> OptimizeReport:
     """Purge expired entries and report the largest namespaces."""
     return await get_cache().optimize()
+
+
+def record_cache_samples() -> None:
+    """Offer a hit-ratio sample of every cache this process opened (the maintenance loop, every beat)."""
+    for cache in list(_caches.values()):
+        cache.history.offer(*cache.stats_recorder.totals())
+
+
+def cache_hit_ratio_history() -> list[HitRatioPoint]:
+    """The hit ratio of this process's cache per sampling interval, up to now (``services.cache.history``)."""
+    cache = get_cache()
+    cache.history.offer(*cache.stats_recorder.totals(), force=not cache.history.samples)
+    return cache.history.points()
 
 
 async def close_caches() -> None:

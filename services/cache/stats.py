@@ -114,6 +114,11 @@ class StatsRecorder:
         if namespace is not None:
             self.counters(namespace).errors += 1
 
+    def totals(self) -> tuple[int, int]:
+        """Hits and misses over every namespace."""
+        counters = list(self.namespaces.values())
+        return sum(item.hits for item in counters), sum(item.misses for item in counters)
+
     def reset(self) -> None:
         self.namespaces.clear()
         self.errors = 0

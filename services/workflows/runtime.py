@@ -136,6 +136,7 @@ async def enqueue_run_job(queue: Any, run_id: uuid.UUID, *, claims: int = 0) -> 
 async def maintenance_loop(dispatcher: Dispatcher) -> None:
     """Every second: re-dispatch lost or abandoned runs, fire due schedules. Safe to run in many processes."""
     from services.analytics.reports import send_due_reports
+    from services.cache.service import record_cache_samples
     from services.notifications.delivery import run_maintenance as notification_maintenance
     from services.workflows.triggers import fire_due_schedules
 
@@ -150,6 +151,7 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
             await fire_due_schedules()
             await notification_maintenance()  # abandoned sends, retries that came due
             await send_due_reports()  # scheduled analytics reports, claimed like schedules
+            record_cache_samples()  # the Services page's hit-ratio chart
         except asyncio.CancelledError:
             raise
         except Exception:  # a database or Redis outage: try again on the next beat

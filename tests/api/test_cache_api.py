@@ -63,6 +63,18 @@ async def test_only_admins_clear_the_cache_whole_or_one_namespace(live: httpx.As
     assert bad.status_code == 422 and "namespace" in bad.json()["error"]["message"]
 
 
+async def test_history_gives_the_hit_ratio_of_this_process_per_interval(live: httpx.AsyncClient,
+                                                                       editor: Headers) -> None:
+    assert (await live.get(f"{CACHE}/history")).status_code == 401
+    await get_cache().set("ai", "k", 1)
+    for key in ("k", "k", "k", "missing"):
+        await get_cache().get("ai", key)
+    answer = await live.get(f"{CACHE}/history", headers=editor)
+    assert answer.status_code == 200, answer.text
+    [point] = answer.json()
+    assert (point["gets"], point["hit_ratio"], point["cumulative_hit_ratio"]) == (4, 0.75, 0.75)
+
+
 async def test_optimize_is_for_admins_and_reports_the_largest_namespaces(live: httpx.AsyncClient, admin: Headers,
                                                                           editor: Headers) -> None:
     await get_cache().set("docs", "big", "x" * 1000)
