@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
@@ -29,17 +29,14 @@ from services.db import open_session
 from services.workflows import runs
 from services.workflows import service as workflows
 from services.workflows.events import get_event_bus
-from services.workflows.nodes.registry import catalogue
 from services.workflows.validation import validate_graph
 from state.auth import AuthState
 from state.errors import form_message
+from state.node_forms import CATALOGUE, FormField, field_kind, form_fields, parse_field
 
 _ROLES_THAT_EDIT = frozenset(r.value for r in Role if allows(r, Permission.EDIT_WORKFLOWS))
-CATALOGUE: dict[str, dict[str, Any]] = {entry["type"]: entry for entry in catalogue()}
 CATEGORY_COLOURS = {"Input / output": "#0891b2", "AI": "#7c3aed", "Transform": "#0d9488", "Logic": "#d97706",
                     "Integrations": "#2563eb"}
-_COMMON_FIELDS = ("timeout_seconds", "retries", "retry_backoff_seconds")
-_LONG_TEXT = frozenset({"prompt", "system", "template", "message", "body", "source", "instructions"})
 _WATCH_POLL_SECONDS = 2.0
 _WATCH_LIMIT_SECONDS = 15 * 60
 
@@ -60,19 +57,6 @@ class PaletteGroup:
 
 
 @dataclass
-class FormField:
-    name: str
-    label: str
-    kind: str  # text, textarea, number, boolean, select, list, json
-    value: str = ""
-    checked: bool = False
-    options: list[str] = field(default_factory=list)
-    description: str = ""
-    required: bool = False
-    hint: str = ""
-
-
-@dataclass
 class VersionRow:
     number: int
     message: str
@@ -88,72 +72,6 @@ class StepView:
     attempts: int
     error: str
     duration: str
-
-
-def field_kind(prop: dict[str, Any], name: str, node_type: dict[str, Any]) -> str:
-    """The input that edits a config property, from its JSON Schema."""
-    options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
-    kind = options[0] if options else prop
-    if "enum" in kind:
-        return "select"
-    return {"boolean": "boolean", "integer": "number", "number": "number", "array": "list"}.get(
-        str(kind.get("type")), "json" if kind.get("type") == "object" or "$ref" in kind else
-        ("textarea" if name in _LONG_TEXT or name in node_type["template_fields"] else "text"))
-
-
-def form_fields(node: dict[str, Any], upstream: list[str]) -> list[FormField]:
-    """The selected node's form: one field per config property, the retry settings last."""
-    node_type = CATALOGUE.get(node["type"])
-    if node_type is None:
-        return []
-    schema = node_type["config_schema"]
-    required = set(schema.get("required", []))
-    names = sorted(schema.get("properties", {}), key=lambda n: (n in _COMMON_FIELDS, 0))
-    reads = ("Insert an upstream result with " + ", ".join(f"{{{{ {n}.content }}}}" for n in upstream)
-             if upstream else "No upstream node yet: connect one to use its result.")
-    hint = reads + " · {{ params.name }} reads a run input."
-    result = []
-    for name in names:
-        prop = schema["properties"][name]
-        kind = field_kind(prop, name, node_type)
-        value = node["config"].get(name, prop.get("default"))
-        items = prop.get("items", {})
-        description = str(prop.get("description", ""))
-        if kind == "list" and "enum" in items:
-            description = (description + " " if description else "") + "Choose from: " + ", ".join(items["enum"])
-        result.append(FormField(
-            name=name, label=str(prop.get("title", name)), kind=kind, checked=bool(value),
-            value=(", ".join(map(str, value)) if kind == "list" and isinstance(value, list) else
-                   json.dumps(value) if kind == "json" and value is not None else
-                   "" if value is None else str(value)),
-            options=[str(o) for o in prop.get("enum", [])], description=description, required=name in required,
-            hint=hint if name in node_type["template_fields"] or name in node_type["expression_fields"] else ""))
-    return result
-
-
-def parse_field(prop: dict[str, Any], kind: str, raw: str | bool) -> tuple[bool, Any]:
-    """(keep, value) for a form input: ``keep`` False drops the key so the type's default applies."""
-    if kind == "boolean":
-        return True, bool(raw)
-    text = str(raw).strip() if kind != "textarea" else str(raw)
-    if kind == "list":
-        return True, [part.strip() for part in text.split(",") if part.strip()]
-    if text == "":
-        return False, None
-    if kind == "number":
-        try:
-            number = float(text)
-        except ValueError as exc:
-            raise errors.ValidationFailed(f"{prop.get('title', 'This field')} must be a number.") from exc
-        integer = any(p.get("type") == "integer" for p in prop.get("anyOf", [prop]))
-        return True, int(number) if integer else number
-    if kind == "json":
-        try:
-            return True, json.loads(text)
-        except ValueError as exc:
-            title = prop.get("title", "This field")
-            raise errors.ValidationFailed(f'{title} must be JSON, like {{"a": 1}}.') from exc
-    return True, text
 
 
 class BuilderState(AuthState):
