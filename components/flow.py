@@ -9,7 +9,12 @@ it reports only finished gestures, as plain JSON:
 * ``on_connect(connection)``: ``{"source", "target", "source_handle"}``;
 * ``on_node_click(node_id)``, ``on_pane_click()``;
 * ``on_drop_node(drop)``: ``{"type", "x", "y"}`` when a palette item (``draggable`` with a
-  ``data-palette-type`` attribute) is dropped on the canvas.
+  ``data-palette-type`` attribute) is dropped on the canvas;
+* ``on_undo()``, ``on_redo()``, ``on_save()``: ctrl/cmd+z, ctrl/cmd+shift+z or ctrl/cmd+y (both
+  outside text fields, where the browser's own undo applies) and ctrl/cmd+s; none when read-only.
+
+Run badges come separately in ``statuses`` (``{node_id: {"status", "text"}}``), merged into the
+nodes on the JS side, so a step event sends a few bytes rather than the whole graph.
 
 Nodes are React Flow nodes of type ``"dwc"`` whose ``data`` carries ``type``, ``title``, ``icon``,
 ``colour``, ``handles`` (output handle ids), ``accepts_input``, ``status``, ``status_text`` and
@@ -37,6 +42,7 @@ class Flow(rx.Component):
 
     nodes: rx.Var[JsonList]
     edges: rx.Var[JsonList]
+    statuses: rx.Var[dict[str, dict[str, str]]]
     read_only: rx.Var[bool]
     snap_to_grid: rx.Var[bool]
     fit_view: rx.Var[bool]
@@ -48,6 +54,9 @@ class Flow(rx.Component):
     on_drop_node: rx.EventHandler[passthrough_event_spec(dict[str, Any])]
     on_node_click: rx.EventHandler[passthrough_event_spec(str)]
     on_pane_click: rx.EventHandler[rx.event.no_args_event_spec]
+    on_undo: rx.EventHandler[rx.event.no_args_event_spec]
+    on_redo: rx.EventHandler[rx.event.no_args_event_spec]
+    on_save: rx.EventHandler[rx.event.no_args_event_spec]
 
 
 flow = Flow.create

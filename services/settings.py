@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     notify_http_timeout_seconds: float = Field(default=15.0, gt=0, le=300,
                                                validation_alias=_env("NOTIFY_HTTP_TIMEOUT_SECONDS"))
 
+    # Builder: after this many idle seconds an edited, valid graph is saved as a version by itself.
+    builder_autosave_seconds: float = Field(default=10.0, ge=1, le=3600,
+                                            validation_alias=_env("BUILDER_AUTOSAVE_SECONDS"))
+
     @field_validator("jwt_secret")
     @classmethod
     def _refuse_weak_secret(cls, value: SecretStr) -> SecretStr:

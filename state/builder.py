@@ -1,75 +1,46 @@
-"""The workflow builder (/workflows/[id]): the canvas's graph, the selected node's form, save and versions, runs.
+"""The workflow builder (/workflows/[id]): the canvas's graph, the selected node's form, undo and redo,
+save, autosave and versions (runs started from the builder live in ``state/builder_runs.py``).
 
 The graph being edited lives in the backend-only ``_graph`` (the JSON ``service.save_graph``
-takes); every change goes through ``_refresh``, which derives what the page shows from it: the
-canvas's nodes and edges, the problems ``validate_graph`` finds (drawn on their nodes), and the
-selected node's form. Saving sends ``_graph`` with the version it was loaded from, so a save over
-someone else's newer version is a conflict, not an overwrite. Runs are watched live through the
-run event bus by a background event.
+takes); every edit goes through ``_change``, which keeps the previous graph for undo, and then
+``_refresh``, which derives what the page shows: the canvas's nodes and edges, the problems
+``validate_graph`` finds (drawn on their nodes), and the selected node's form. Saving sends
+``_graph`` with the version it was loaded from, so a save over someone else's newer version is a
+conflict, not an overwrite.
+
+Autosave: an edit starts (at most one) background timer; once the graph has been left alone for
+``builder_autosave_seconds`` and it validates, it is saved as a version noted "autosaved". So a
+burst of edits makes one version, not one per keystroke; an invalid graph waits, shown as unsaved.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import uuid
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
 
 from components.flow import flow_edge, flow_node
-from models.run import RunDetail, RunStatus
 from models.user import Role
-from models.workflow import GraphUpdate, WorkflowStatus
+from models.workflow import GraphUpdate, VersionPublic, WorkflowStatus
 from services import errors
 from services.auth.permissions import Permission, allows
 from services.db import open_session
-from services.workflows import runs
+from services.settings import get_settings
 from services.workflows import service as workflows
-from services.workflows.events import get_event_bus
-from services.workflows.nodes.registry import catalogue
 from services.workflows.validation import validate_graph
 from state.auth import AuthState
 from state.errors import form_message
+from state.node_forms import CATALOGUE, FormField, field_kind, form_fields, parse_field
+from state.node_palette import CATEGORY_COLOURS, PaletteGroup, palette_groups
 
 _ROLES_THAT_EDIT = frozenset(r.value for r in Role if allows(r, Permission.EDIT_WORKFLOWS))
-CATALOGUE: dict[str, dict[str, Any]] = {entry["type"]: entry for entry in catalogue()}
-CATEGORY_COLOURS = {"Input / output": "#0891b2", "AI": "#7c3aed", "Transform": "#0d9488", "Logic": "#d97706",
-                    "Integrations": "#2563eb"}
-_COMMON_FIELDS = ("timeout_seconds", "retries", "retry_backoff_seconds")
-_LONG_TEXT = frozenset({"prompt", "system", "template", "message", "body", "source", "instructions"})
-_WATCH_POLL_SECONDS = 2.0
-_WATCH_LIMIT_SECONDS = 15 * 60
-
-
-@dataclass
-class PaletteItem:
-    type: str
-    title: str
-    description: str
-    category: str
-    icon: str
-
-
-@dataclass
-class PaletteGroup:
-    category: str
-    node_types: list[PaletteItem]
-
-
-@dataclass
-class FormField:
-    name: str
-    label: str
-    kind: str  # text, textarea, number, boolean, select, list, json
-    value: str = ""
-    checked: bool = False
-    options: list[str] = field(default_factory=list)
-    description: str = ""
-    required: bool = False
-    hint: str = ""
+HISTORY_LIMIT = 100
+SAVED_BY_HAND = "saved in the builder"
+SAVED_BY_AUTOSAVE = "autosaved"
 
 
 @dataclass
@@ -77,83 +48,6 @@ class VersionRow:
     number: int
     message: str
     created_at: str
-
-
-@dataclass
-class StepView:
-    status: str
-    content: str
-    tokens: int
-    cost: str
-    attempts: int
-    error: str
-    duration: str
-
-
-def field_kind(prop: dict[str, Any], name: str, node_type: dict[str, Any]) -> str:
-    """The input that edits a config property, from its JSON Schema."""
-    options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
-    kind = options[0] if options else prop
-    if "enum" in kind:
-        return "select"
-    return {"boolean": "boolean", "integer": "number", "number": "number", "array": "list"}.get(
-        str(kind.get("type")), "json" if kind.get("type") == "object" or "$ref" in kind else
-        ("textarea" if name in _LONG_TEXT or name in node_type["template_fields"] else "text"))
-
-
-def form_fields(node: dict[str, Any], upstream: list[str]) -> list[FormField]:
-    """The selected node's form: one field per config property, the retry settings last."""
-    node_type = CATALOGUE.get(node["type"])
-    if node_type is None:
-        return []
-    schema = node_type["config_schema"]
-    required = set(schema.get("required", []))
-    names = sorted(schema.get("properties", {}), key=lambda n: (n in _COMMON_FIELDS, 0))
-    reads = ("Insert an upstream result with " + ", ".join(f"{{{{ {n}.content }}}}" for n in upstream)
-             if upstream else "No upstream node yet: connect one to use its result.")
-    hint = reads + " · {{ params.name }} reads a run input."
-    result = []
-    for name in names:
-        prop = schema["properties"][name]
-        kind = field_kind(prop, name, node_type)
-        value = node["config"].get(name, prop.get("default"))
-        items = prop.get("items", {})
-        description = str(prop.get("description", ""))
-        if kind == "list" and "enum" in items:
-            description = (description + " " if description else "") + "Choose from: " + ", ".join(items["enum"])
-        result.append(FormField(
-            name=name, label=str(prop.get("title", name)), kind=kind, checked=bool(value),
-            value=(", ".join(map(str, value)) if kind == "list" and isinstance(value, list) else
-                   json.dumps(value) if kind == "json" and value is not None else
-                   "" if value is None else str(value)),
-            options=[str(o) for o in prop.get("enum", [])], description=description, required=name in required,
-            hint=hint if name in node_type["template_fields"] or name in node_type["expression_fields"] else ""))
-    return result
-
-
-def parse_field(prop: dict[str, Any], kind: str, raw: str | bool) -> tuple[bool, Any]:
-    """(keep, value) for a form input: ``keep`` False drops the key so the type's default applies."""
-    if kind == "boolean":
-        return True, bool(raw)
-    text = str(raw).strip() if kind != "textarea" else str(raw)
-    if kind == "list":
-        return True, [part.strip() for part in text.split(",") if part.strip()]
-    if text == "":
-        return False, None
-    if kind == "number":
-        try:
-            number = float(text)
-        except ValueError as exc:
-            raise errors.ValidationFailed(f"{prop.get('title', 'This field')} must be a number.") from exc
-        integer = any(p.get("type") == "integer" for p in prop.get("anyOf", [prop]))
-        return True, int(number) if integer else number
-    if kind == "json":
-        try:
-            return True, json.loads(text)
-        except ValueError as exc:
-            title = prop.get("title", "This field")
-            raise errors.ValidationFailed(f'{title} must be JSON, like {{"a": 1}}.') from exc
-    return True, text
 
 
 class BuilderState(AuthState):
@@ -164,6 +58,10 @@ class BuilderState(AuthState):
     archived: bool = False
     loaded: bool = False
     dirty: bool = False
+    saving: bool = False
+    last_saved: str = ""  # "saved" / "autosaved as version 4" once something was stored from this tab
+    can_undo: bool = False
+    can_redo: bool = False
     nodes: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
     selected_id: str = ""
@@ -176,19 +74,12 @@ class BuilderState(AuthState):
     notice: str = ""
     palette_query: str = ""
     versions: list[VersionRow] = []
-    run_dialog_open: bool = False
-    run_fields: list[str] = []
-    run_values: dict[str, str] = {}
-    run_error: str = ""
-    run_id: str = ""
-    run_status: str = ""
-    step_status: dict[str, str] = {}
-    step_text: dict[str, str] = {}
-    steps: dict[str, StepView] = {}
-    has_step: bool = False
-    step_view: StepView = StepView("", "", 0, "", 0, "", "")
     _workflow_id: int = 0
     _graph: dict[str, Any] = {}
+    _undo: list[dict[str, Any]] = []
+    _redo: list[dict[str, Any]] = []
+    _last_edit: float = 0.0
+    _autosave_pending: bool = False
 
     @rx.var
     def can_edit(self) -> bool:
@@ -197,26 +88,25 @@ class BuilderState(AuthState):
     @rx.var
     def palette(self) -> list[PaletteGroup]:
         """The node types matching the search, grouped by category."""
-        query = self.palette_query.strip().lower()
-        groups: dict[str, list[PaletteItem]] = {}
-        for e in sorted(CATALOGUE.values(), key=lambda e: (e["category"], e["display_name"])):
-            if not query or query in f"{e['display_name']} {e['description']} {e['category']} {e['type']}".lower():
-                groups.setdefault(e["category"], []).append(
-                    PaletteItem(e["type"], e["display_name"], e["description"], e["category"], e["icon"]))
-        return [PaletteGroup(category, items) for category, items in groups.items()]
-
+        return palette_groups(self.palette_query)
 
     @rx.var
-    def run_busy(self) -> bool:
-        return self.run_status in (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+    def save_status(self) -> str:
+        """The toolbar's saved/unsaved badge."""
+        if self.saving:
+            return "saving…"
+        if self.dirty:
+            return "unsaved changes" + (" (fix the errors to autosave)" if self.node_errors or self.graph_errors
+                                        else "")
+        return self.last_saved or "saved"
 
     # --- loading and deriving the page from the graph -------------------------------------------------
 
     @rx.event
     async def load(self) -> None:
         """on_load: the workflow's current graph and its version history."""
-        self.error = self.notice = self.run_id = self.run_status = self.selected_id = ""
-        self.loaded, self.dirty, self.steps, self.step_status, self.step_text = False, False, {}, {}, {}
+        self.error = self.notice = self.selected_id = self.last_saved = ""
+        self.loaded, self.dirty, self.saving, self._undo, self._redo = False, False, False, [], []
         try:
             self._workflow_id = int(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
             async with open_session() as session:
@@ -231,12 +121,12 @@ class BuilderState(AuthState):
             return
         self.workflow_name, self.version, self._graph = found.name, found.current_version, found.graph
         self.archived = found.status is WorkflowStatus.ARCHIVED
-        self.versions = [VersionRow(v.number, v.message, v.created_at.strftime("%Y-%m-%d %H:%M")) for v in history]
+        self._show_versions(history)
         self.loaded = True
         self._refresh()
 
     def _refresh(self) -> None:
-        """Everything the page derives from ``_graph``, the selection and the live run."""
+        """Everything the page derives from ``_graph`` and the selection."""
         try:
             validate_graph(self._plain_graph())
             problems: list[dict[str, Any]] = []
@@ -253,9 +143,7 @@ class BuilderState(AuthState):
         bad_edges = {(p.get("source"), p.get("target")) for p in problems if "edge" in p}
         self.edges = [flow_edge(e["source"], e["target"], e.get("source_handle"),
                                 invalid=(e["source"], e["target"]) in bad_edges) for e in self._graph.get("edges", [])]
-        self.has_step = self.selected_id in self.steps
-        if self.has_step:
-            self.step_view = self.steps[self.selected_id]
+        self.can_undo, self.can_redo = bool(self._undo), bool(self._redo)
         node = self._node(self.selected_id)
         if node is None:
             self.selected_id, self.selected_type, self.selected_label, self.fields = "", "", "", []
@@ -272,7 +160,6 @@ class BuilderState(AuthState):
             "type": node["type"], "title": node.get("label") or entry.get("display_name", node["type"]),
             "icon": entry.get("icon", "box"), "colour": CATEGORY_COLOURS.get(entry.get("category", ""), "#64748b"),
             "handles": entry.get("output_handles", ["out"]), "accepts_input": entry.get("accepts_input", True),
-            "status": self.step_status.get(node["id"], ""), "status_text": self.step_text.get(node["id"], ""),
             "errors": self.node_errors.get(node["id"], [])})
 
     def _plain_graph(self) -> dict[str, Any]:
@@ -292,14 +179,49 @@ class BuilderState(AuthState):
                 stack.extend(e["source"] for e in self._graph.get("edges", []) if e["target"] == current)
         return seen
 
-    def _edit(self) -> bool:
+    def _show_versions(self, history: list[VersionPublic]) -> None:
+        self.versions = [VersionRow(v.number, v.message, v.created_at.strftime("%Y-%m-%d %H:%M")) for v in history]
+
+    # --- edits, undo and redo ------------------------------------------------------------------------------
+
+    def _may_edit(self) -> bool:
         """Whether this tab may change the graph; says why not when it may not."""
         if not self.can_edit:
             self.error = ("This workflow is archived; restore it before editing." if self.archived else
                           "Your role can view workflows but not edit them. Ask an admin for editor access.")
             return False
-        self.error, self.notice, self.dirty = "", "", True
         return True
+
+    def _change(self, graph: dict[str, Any]) -> rx.event.EventSpec | None:
+        """Make ``graph`` the one being edited, keeping the previous one for undo; starts the autosave timer."""
+        self._undo = [*self._undo[-(HISTORY_LIMIT - 1):], self._plain_graph()]
+        self._redo = []
+        self._graph = graph
+        return self._edited()
+
+    def _edited(self) -> rx.event.EventSpec | None:
+        self.error, self.notice, self.dirty, self._last_edit = "", "", True, time.time()
+        self._refresh()
+        if self._autosave_pending:
+            return None
+        self._autosave_pending = True
+        return BuilderState.autosave_when_idle
+
+    @rx.event
+    def undo(self) -> rx.event.EventSpec | None:
+        if not self._undo or not self._may_edit():
+            return None
+        self._redo = [*self._redo, self._plain_graph()]
+        self._graph, self._undo = self._undo[-1], self._undo[:-1]
+        return self._edited()
+
+    @rx.event
+    def redo(self) -> rx.event.EventSpec | None:
+        if not self._redo or not self._may_edit():
+            return None
+        self._undo = [*self._undo, self._plain_graph()]
+        self._graph, self._redo = self._redo[-1], self._redo[:-1]
+        return self._edited()
 
     # --- canvas events -----------------------------------------------------------------------------------
 
@@ -318,129 +240,152 @@ class BuilderState(AuthState):
         self.palette_query = query
 
     @rx.event
-    def add_node(self, node_type: str) -> None:
+    def add_node(self, node_type: str) -> rx.event.EventSpec | None:
         """Click on a palette item: the node goes right of the rightmost node."""
         nodes = self._graph.get("nodes", [])
         x = max(((n.get("position") or {}).get("x", 0) for n in nodes), default=-260) + 260
-        self._add(node_type, x, 120)
+        return self._add(node_type, x, 120)
 
     @rx.event
-    def drop_node(self, drop: dict[str, Any]) -> None:
-        self._add(str(drop.get("type", "")), float(drop.get("x", 0)), float(drop.get("y", 0)))
+    def drop_node(self, drop: dict[str, Any]) -> rx.event.EventSpec | None:
+        return self._add(str(drop.get("type", "")), float(drop.get("x", 0)), float(drop.get("y", 0)))
 
-    def _add(self, node_type: str, x: float, y: float) -> None:
-        if node_type not in CATALOGUE or not self._edit():
-            return
+    def _add(self, node_type: str, x: float, y: float) -> rx.event.EventSpec | None:
+        if node_type not in CATALOGUE or not self._may_edit():
+            return None
         taken = {n["id"] for n in self._graph.get("nodes", [])}
         number = 1
         while f"{node_type}_{number}" in taken:
             number += 1
         node = {"id": f"{node_type}_{number}", "type": node_type, "config": {}, "position": {"x": x, "y": y}}
-        self._graph = {**self._graph, "nodes": [*self._graph.get("nodes", []), node]}
         self.selected_id = node["id"]
-        self._refresh()
+        return self._change({**self._graph, "nodes": [*self._graph.get("nodes", []), node]})
 
     @rx.event
-    def connect(self, connection: dict[str, Any]) -> None:
+    def connect(self, connection: dict[str, Any]) -> rx.event.EventSpec | None:
         source, target = str(connection.get("source", "")), str(connection.get("target", ""))
         handle = connection.get("source_handle")
-        if not source or not target or not self._edit():
-            return
+        if not source or not target or not self._may_edit():
+            return None
         edge = {"source": source, "target": target, **({"source_handle": handle} if handle not in (None, "out")
                                                          else {})}
-        self._graph = {**self._graph, "edges": [*self._graph.get("edges", []), edge]}
-        self._refresh()
+        return self._change({**self._graph, "edges": [*self._graph.get("edges", []), edge]})
 
     @rx.event
-    def nodes_changed(self, changes: list[dict[str, Any]]) -> None:
+    def nodes_changed(self, changes: list[dict[str, Any]]) -> rx.event.EventSpec | None:
         """Delete key on nodes: they go, with every edge touching them."""
         removed = {str(c.get("id")) for c in changes if c.get("type") == "remove"}
-        if not removed or not self._edit():
+        if not removed or not self._may_edit():
             self._refresh()  # puts back what the canvas removed locally
-            return
-        self._graph = {"nodes": [n for n in self._graph.get("nodes", []) if n["id"] not in removed],
-                       "edges": [e for e in self._graph.get("edges", [])
-                                 if e["source"] not in removed and e["target"] not in removed]}
-        self._refresh()
+            return None
+        return self._change({"nodes": [n for n in self._graph.get("nodes", []) if n["id"] not in removed],
+                             "edges": [e for e in self._graph.get("edges", [])
+                                       if e["source"] not in removed and e["target"] not in removed]})
 
     @rx.event
-    def edges_changed(self, changes: list[dict[str, Any]]) -> None:
+    def edges_changed(self, changes: list[dict[str, Any]]) -> rx.event.EventSpec | None:
         removed = {str(c.get("id")) for c in changes if c.get("type") == "remove"}
-        if not removed or not self._edit():
+        if not removed or not self._may_edit():
             self._refresh()
-            return
+            return None
         keep = [e for e in self._graph.get("edges", [])
                 if flow_edge(e["source"], e["target"], e.get("source_handle"))["id"] not in removed]
-        self._graph = {**self._graph, "edges": keep}
-        self._refresh()
+        return self._change({**self._graph, "edges": keep})
 
     @rx.event
-    def nodes_moved(self, positions: list[dict[str, Any]]) -> None:
+    def nodes_moved(self, positions: list[dict[str, Any]]) -> rx.event.EventSpec | None:
         """Drag end: store where the nodes now are (the canvas already shows it)."""
         moved = {str(p["id"]): {"x": float(p["x"]), "y": float(p["y"])} for p in positions if "id" in p}
-        if not moved or not self._edit():
-            return
-        self._graph = {**self._graph, "nodes": [{**n, "position": moved.get(n["id"], n.get("position"))}
-                                                 for n in self._graph.get("nodes", [])]}
-        self._refresh()
+        if not moved or not self._may_edit():
+            return None
+        return self._change({**self._graph, "nodes": [{**n, "position": moved.get(n["id"], n.get("position"))}
+                                                       for n in self._graph.get("nodes", [])]})
 
     # --- the side panel's form ---------------------------------------------------------------------------
 
     @rx.event
-    def set_field(self, name: str, raw: str | bool) -> None:
+    def set_field(self, name: str, raw: str | bool) -> rx.event.EventSpec | None:
         node = self._node(self.selected_id)
-        if node is None or not self._edit():
-            return
+        if node is None or not self._may_edit():
+            return None
         schema = CATALOGUE[node["type"]]["config_schema"]["properties"].get(name)
         if schema is None:
-            return
+            return None
         try:
             keep, value = parse_field(schema, field_kind(schema, name, CATALOGUE[node["type"]]), raw)
         except errors.ValidationFailed as exc:
             self.error = form_message(exc)
-            return
+            return None
         config = {k: v for k, v in node["config"].items() if k != name}
         if keep:
             config[name] = value
-        self._replace(node, config=config)
+        if config == node["config"]:
+            return None  # leaving a field unchanged is not an edit (nothing to undo or autosave)
+        return self._replace(node, config=config)
 
     @rx.event
-    def set_label(self, label: str) -> None:
+    def set_label(self, label: str) -> rx.event.EventSpec | None:
         node = self._node(self.selected_id)
-        if node is not None and self._edit():
-            self._replace(node, label=label.strip()[:200])
+        if node is None or not self._may_edit() or label.strip()[:200] == node.get("label", ""):
+            return None
+        return self._replace(node, label=label.strip()[:200])
 
-    def _replace(self, node: dict[str, Any], **changes: Any) -> None:
-        self._graph = {**self._graph, "nodes": [{**n, **changes} if n["id"] == node["id"] else n
-                                                 for n in self._graph.get("nodes", [])]}
-        self._refresh()
+    def _replace(self, node: dict[str, Any], **changes: Any) -> rx.event.EventSpec | None:
+        return self._change({**self._graph, "nodes": [{**n, **changes} if n["id"] == node["id"] else n
+                                                       for n in self._graph.get("nodes", [])]})
 
-    # --- save and versions ---------------------------------------------------------------------------------
+    # --- save, autosave and versions -----------------------------------------------------------------------
 
     @rx.event
     async def save(self) -> None:
-        """Store the graph as the next version, from the version this tab loaded."""
-        self.error = self.notice = ""
+        """Save button or ctrl+s: store the graph as the next version, from the version this tab loaded."""
+        if not self._may_edit():
+            return
+        if not self.dirty:
+            self.notice = f"Nothing to save: version {self.version} is what you see."
+            return
+        await self._store(SAVED_BY_HAND)
+
+    @rx.event(background=True)
+    async def autosave_when_idle(self) -> None:
+        """Wait until the graph has been left alone long enough, then save it if it is valid."""
+        idle = get_settings().builder_autosave_seconds
+        while True:
+            async with self:
+                wait = self._last_edit + idle - time.time()
+                if wait <= 0 or not self.dirty:
+                    self._autosave_pending = False
+                    if self.dirty and self.can_edit and not self.node_errors and not self.graph_errors:
+                        await self._store(SAVED_BY_AUTOSAVE)
+                    return
+            await asyncio.sleep(wait)
+
+    async def _store(self, message: str) -> None:
+        self.error, self.notice, self.saving = "", "", True
         try:
             async with open_session() as session:
                 user = await self._signed_in_user(session)
                 saved = await workflows.save_graph(user, self._workflow_id, GraphUpdate(
-                    graph=self._plain_graph(), base_version=self.version, message="saved in the builder"),
-                    session=session)
+                    graph=self._plain_graph(), base_version=self.version, message=message), session=session)
                 history = await workflows.list_versions(user, self._workflow_id, session=session)
         except errors.DomainError as exc:
             self.error = form_message(exc)
-            self._refresh()
             return
+        finally:
+            self.saving = False
         self.version, self.dirty, self._graph = saved.version, False, saved.graph
-        self.versions = [VersionRow(v.number, v.message, v.created_at.strftime("%Y-%m-%d %H:%M")) for v in history]
-        self.notice = f"Saved as version {saved.version}."
+        self._show_versions(history)
+        self.last_saved = f"{'autosaved' if message == SAVED_BY_AUTOSAVE else 'saved'} as version {saved.version}"
+        if message == SAVED_BY_HAND:
+            self.notice = f"Saved as version {saved.version}."
         self._refresh()
 
     @rx.event
     async def restore(self, number: int) -> None:
-        """Make an old version current again, as a new version."""
+        """Make an old version current again, as a new version (undo brings back what was on the canvas)."""
         self.error = self.notice = ""
+        if not self._may_edit():
+            return
         try:
             async with open_session() as session:
                 user = await self._signed_in_user(session)
@@ -452,106 +397,15 @@ class BuilderState(AuthState):
         except errors.DomainError as exc:
             self.error = form_message(exc)
             return
+        self._undo = [*self._undo[-(HISTORY_LIMIT - 1):], self._plain_graph()]
         self.version, self.dirty, self._graph, self.selected_id = saved.version, False, saved.graph, ""
-        self.versions = [VersionRow(v.number, v.message, v.created_at.strftime("%Y-%m-%d %H:%M")) for v in history]
+        self._show_versions(history)
         self.notice = f"Version {number} restored as version {saved.version}."
         self._refresh()
 
-    # --- runs ------------------------------------------------------------------------------------------------
+    def saved_graph(self) -> tuple[int, dict[str, Any]] | None:
+        """(workflow id, graph) when what is on the canvas is saved, so a run uses what the user sees."""
+        return None if self.dirty or not self.loaded else (self._workflow_id, self._plain_graph())
 
-    @rx.event
-    def open_run_dialog(self) -> None:
-        if self.dirty:
-            self.error = "Save your changes first: a run uses the saved version."
-            return
-        inputs = [n for n in self._graph.get("nodes", []) if n["type"] == "input"]
-        names = [str(f) for n in inputs for key in ("fields", "optional_fields") for f in n["config"].get(key, [])]
-        self.run_fields, self.run_error, self.run_dialog_open = list(dict.fromkeys(names)), "", True
-
-    @rx.event
-    def set_run_dialog_open(self, is_open: bool) -> None:
-        self.run_dialog_open = is_open
-
-    @rx.event
-    async def start_run(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
-        """Run the saved version with the dialog's inputs, then watch it live."""
-        parameters = {name: str(value) for name, value in form.items() if name in self.run_fields and str(value)}
-        try:
-            async with open_session() as session:
-                user = await self._signed_in_user(session)
-                accepted = await runs.execute(user, self._workflow_id, parameters, session=session)
-        except errors.DomainError as exc:
-            self.run_error = form_message(exc)
-            return None
-        self.run_id, self.run_status, self.run_dialog_open, self.steps = str(accepted.run_id), "queued", False, {}
-        self.step_status = {n["id"]: "queued" for n in self._graph.get("nodes", [])}
-        self.step_text = {}
-        self._refresh()
-        return BuilderState.watch_run
-
-    @rx.event(background=True)
-    async def watch_run(self) -> None:
-        """Follow the run's step events until it ends (or waits for approval); then show every step."""
-        async with self:
-            run_id = self.run_id
-        if not run_id:
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _WATCH_LIMIT_SECONDS
-        async with get_event_bus().subscribe(run_id) as queue:
-            async with self:
-                settled = await self._show_run(run_id)  # catches up on what happened before subscribing
-            while not settled and loop.time() < deadline:
-                events: list[dict[str, Any]] = []
-                with contextlib.suppress(TimeoutError):
-                    events.append(await asyncio.wait_for(queue.get(), _WATCH_POLL_SECONDS))
-                while not queue.empty():
-                    events.append(queue.get_nowait())
-                async with self:
-                    if self.run_id != run_id:
-                        return  # another run took over this tab
-                    self._apply(events)
-                    if not events or any(e.get("type") == "run" for e in events):
-                        settled = await self._show_run(run_id)
-
-    def _apply(self, events: list[dict[str, Any]]) -> None:
-        status, text = dict(self.step_status), dict(self.step_text)
-        for event in events:
-            if event.get("type") == "step" and event.get("node_id"):
-                node_id = str(event["node_id"])
-                status[node_id] = str(event.get("status", ""))
-                duration = event.get("duration_ms")
-                text[node_id] = f"{duration / 1000:.1f} s" if isinstance(duration, int | float) and \
-                    status[node_id] == "succeeded" else ""
-            elif event.get("type") == "run":
-                self.run_status = str(event.get("status", self.run_status))
-        self.step_status, self.step_text = status, text
-        self._refresh()
-
-    async def _show_run(self, run_id: str) -> bool:
-        """Take the run's steps from the database; True once it has ended or waits for a person."""
-        try:
-            async with open_session() as session:
-                user = await self._signed_in_user(session)
-                detail = await runs.get_run(user, uuid.UUID(run_id), session=session)
-        except errors.DomainError as exc:
-            self.error = form_message(exc)
-            return True
-        self._take_detail(detail)
-        return detail.status.finished or detail.status is RunStatus.WAITING
-
-    def _take_detail(self, detail: RunDetail) -> None:
-        self.run_status = detail.status.value
-        status, text, steps = dict(self.step_status), dict(self.step_text), dict(self.steps)
-        for step in detail.steps:
-            status[step.node_id] = step.status.value
-            if step.duration_ms is not None and step.status.value == "succeeded":
-                text[step.node_id] = f"{step.duration_ms / 1000:.1f} s"
-            steps[step.node_id] = StepView(
-                status=step.status.value, content=str((step.output or {}).get("content", "")), tokens=step.tokens,
-                cost=f"${step.cost:.4f}", attempts=step.attempt, error=step.error or "",
-                duration=f"{step.duration_ms:.0f} ms" if step.duration_ms is not None else "")
-        self.step_status, self.step_text, self.steps = status, text, steps
-        if detail.error and detail.status.finished:
-            self.run_error = detail.error
-        self._refresh()
+    def saved_graph_id(self) -> int:
+        return self._workflow_id

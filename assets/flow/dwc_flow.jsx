@@ -1,7 +1,9 @@
 // React Flow canvas for the workflow builder, wrapped by components/flow.py.
 // Nodes and edges are kept in React state here, so dragging never waits for the server: only
 // finished gestures (drag end, delete, connect, click, drop from the palette) are sent to Python.
-import { memo, useCallback, useEffect, useState } from "react";
+// Run badges come in a separate, small `statuses` prop merged here, so a step event never resends
+// the whole graph; keyboard shortcuts (undo, redo, save) are reported as events.
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   Background, Controls, Handle, MiniMap, Position, ReactFlow, applyEdgeChanges, applyNodeChanges,
 } from "@xyflow/react";
@@ -108,16 +110,58 @@ function mergeNodes(previous, incoming) {
   });
 }
 
+function withStatuses(nodes, statuses) {
+  if (!statuses || !Object.keys(statuses).length) return nodes;
+  return nodes.map((node) => {
+    const badge = statuses[node.id];
+    return badge ? { ...node, data: { ...node.data, status: badge.status, status_text: badge.text } } : node;
+  });
+}
+
+function isTyping(target) {
+  const tag = target && target.tagName;
+  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+}
+
+// ctrl/cmd+z undo, ctrl/cmd+shift+z or ctrl/cmd+y redo, ctrl/cmd+s save. Undo inside a text field
+// stays the browser's own; save works everywhere (and never opens the browser's "save page" dialog).
+function useShortcuts(readOnly, handlers) {
+  const latest = useRef(handlers);
+  latest.current = handlers;
+  useEffect(() => {
+    if (readOnly) return undefined;
+    const onKey = (event) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const key = event.key.toLowerCase();
+      const { onUndo, onRedo, onSave } = latest.current;
+      if (key === "s") {
+        event.preventDefault();
+        if (onSave) onSave();
+      } else if (!isTyping(event.target) && (key === "y" || (key === "z" && event.shiftKey))) {
+        event.preventDefault();
+        if (onRedo) onRedo();
+      } else if (!isTyping(event.target) && key === "z") {
+        event.preventDefault();
+        if (onUndo) onUndo();
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [readOnly]);
+}
+
 export function DwcFlow({
-  nodes: serverNodes, edges: serverEdges, readOnly, snapToGrid, fitView, onNodesChange, onEdgesChange,
-  onConnect, onNodeClick, onPaneClick, onNodeDragStop, onDropNode, ...rest
+  nodes: serverNodes, edges: serverEdges, statuses, readOnly, snapToGrid, fitView, onNodesChange, onEdgesChange,
+  onConnect, onNodeClick, onPaneClick, onNodeDragStop, onDropNode, onUndo, onRedo, onSave, ...rest
 }) {
   const [nodes, setNodes] = useState(() => serverNodes || []);
   const [edges, setEdges] = useState(() => serverEdges || []);
   const [flow, setFlow] = useState(null);
+  const shown = useMemo(() => withStatuses(nodes, statuses), [nodes, statuses]);
 
   useEffect(() => setNodes((previous) => mergeNodes(previous, serverNodes)), [serverNodes]);
   useEffect(() => setEdges(serverEdges || []), [serverEdges]);
+  useShortcuts(readOnly, { onUndo, onRedo, onSave });
 
   const nodesChanged = useCallback((changes) => {
     setNodes((current) => applyNodeChanges(changes, current));
@@ -160,7 +204,7 @@ export function DwcFlow({
     <div style={{ width: "100%", height: "100%" }} data-testid="flow-canvas" data-read-only={readOnly ? "true" : "false"}>
       <style>{SPIN_CSS}</style>
       <ReactFlow
-        nodes={nodes} edges={edges} nodeTypes={NODE_TYPES} onInit={setFlow}
+        nodes={shown} edges={edges} nodeTypes={NODE_TYPES} onInit={setFlow}
         onNodesChange={nodesChanged} onEdgesChange={edgesChanged} onConnect={readOnly ? undefined : connected}
         onNodeClick={(_event, node) => onNodeClick && onNodeClick(node.id)}
         onPaneClick={() => onPaneClick && onPaneClick()}

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from dashboard.api.deps import CurrentUser, SessionDep
 from models.run import DecisionRequest, RetryRequest, RunAccepted, RunDetail, RunPublic
-from services.workflows import runs
+from models.run_report import RunReport
+from services.workflows import run_report, runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -42,3 +43,9 @@ async def approve_run(run_id: uuid.UUID, user: CurrentUser, session: SessionDep,
 async def reject_run(run_id: uuid.UUID, user: CurrentUser, session: SessionDep,
                      body: DecisionRequest | None = None) -> RunPublic:
     return await runs.decide(user, run_id, approve=False, comment=body.comment if body else "", session=session)
+
+
+@router.get("/{run_id}/report", response_model=RunReport)
+async def get_run_report(run_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> RunReport:
+    """The run, its output documents in full, and its output diffed against the previous successful run."""
+    return await run_report.report(user, run_id, session=session)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import reflex as rx
 
 from components.ai import hint_text
+from components.documents import safe_markdown
 from components.flow import flow
 from components.forms import form_alert
 from components.layout import protected_page
-from state.builder import BuilderState, FormField, PaletteGroup, PaletteItem, VersionRow
+from state.builder import BuilderState, VersionRow
+from state.builder_runs import BuilderRunState
+from state.node_forms import FormField
+from state.node_palette import PaletteGroup, PaletteItem
 
 S = BuilderState
+R = BuilderRunState
+RUN_COLOURS = (("succeeded", "green"), ("failed", "red"), ("cancelled", "gray"), ("waiting", "purple"), "blue")
 VIEWER_HINT = "Read-only: your role can look at this workflow and its runs; editors change and run it."
 
 
@@ -72,15 +78,19 @@ def _field(field: FormField) -> rx.Component:
 
 
 def _step_output() -> rx.Component:
-    view = S.step_view
-    return rx.cond(S.has_step, rx.vstack(
-        rx.heading("Last run", size="2", as_="h3"),
-        rx.hstack(rx.badge(view.status), rx.text(view.duration, size="1"),
-                  rx.text("attempts ", view.attempts, size="1"), wrap="wrap", spacing="2"),
-        rx.text("Tokens ", view.tokens, " · cost ", view.cost, size="1", color=rx.color("gray", 11)),
-        rx.cond(view.error != "", rx.callout(view.error, icon="circle-alert", color_scheme="red", size="1")),
-        rx.box(rx.markdown(view.content), id="step-output", max_height="260px", overflow_y="auto", width="100%",
-               padding="8px", border=f"1px solid {rx.color('gray', 5)}", border_radius="var(--radius-2)"),
+    step = R.steps[S.selected_id]
+    return rx.cond(R.steps.contains(S.selected_id), rx.vstack(
+        rx.hstack(rx.heading("Last run", size="2", as_="h3"), rx.spacer(),
+                  rx.cond(R.can_retry_from_node, rx.button(
+                      rx.icon("rotate-ccw", size=12), "Re-run from here", size="1", variant="soft",
+                      on_click=R.retry_run(S.selected_id), loading=R.acting)), width="100%", align="center"),
+        rx.hstack(rx.badge(step["status"]), rx.text(step["duration"], size="1"),
+                  rx.text("attempts ", step["attempts"], size="1"), wrap="wrap", spacing="2"),
+        rx.text("Tokens ", step["tokens"], " · cost ", step["cost"], size="1", color=rx.color("gray", 11)),
+        rx.cond(step["error"] != "", rx.callout(step["error"], icon="circle-alert", color_scheme="red", size="1")),
+        rx.box(safe_markdown(step["content"]), id="step-output", max_height="260px", overflow_y="auto",
+               width="100%", padding="8px", border=f"1px solid {rx.color('gray', 5)}",
+               border_radius="var(--radius-2)"),
         spacing="2", width="100%", role="region", aria_label="Node output",
     ))
 
@@ -114,10 +124,11 @@ def _side_panel() -> rx.Component:
 
 def _canvas() -> rx.Component:
     return rx.box(
-        flow(nodes=S.nodes, edges=S.edges, read_only=~S.can_edit, snap_to_grid=True, fit_view=True,
-             on_nodes_change=S.nodes_changed, on_edges_change=S.edges_changed, on_node_drag_stop=S.nodes_moved,
-             on_connect=S.connect, on_drop_node=S.drop_node, on_node_click=S.select_node,
-             on_pane_click=S.clear_selection),
+        flow(nodes=S.nodes, edges=S.edges, statuses=R.badges, read_only=~S.can_edit, snap_to_grid=True,
+             fit_view=True, on_nodes_change=S.nodes_changed, on_edges_change=S.edges_changed,
+             on_node_drag_stop=S.nodes_moved, on_connect=S.connect, on_drop_node=S.drop_node,
+             on_node_click=S.select_node, on_pane_click=S.clear_selection, on_undo=S.undo, on_redo=S.redo,
+             on_save=S.save),
         height="640px", flex="1", min_width="0", border=f"1px solid {rx.color('gray', 5)}",
         border_radius="var(--radius-3)", overflow="hidden",
     )
@@ -128,15 +139,15 @@ def _run_dialog() -> rx.Component:
         rx.dialog.title("Run this workflow"),
         rx.dialog.description("The saved version runs with these inputs.", size="2"),
         rx.form(rx.vstack(
-            rx.foreach(S.run_fields, lambda name: rx.vstack(
+            rx.foreach(R.run_fields, lambda name: rx.vstack(
                 rx.el.label(rx.text(name, size="2", weight="medium"), html_for="run-" + name),
                 rx.text_area(name=name, id="run-" + name, rows="2", width="100%"), spacing="1", width="100%")),
-            rx.cond(S.run_fields.length() == 0, hint_text("This workflow takes no inputs.")),
-            form_alert(S.run_error),
+            rx.cond(R.run_fields.length() == 0, hint_text("This workflow takes no inputs.")),
+            form_alert(R.run_error),
             rx.hstack(rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
                       rx.button(rx.icon("play", size=14), "Start run", type="submit"), justify="end", width="100%"),
-            spacing="3", width="100%"), on_submit=S.start_run, reset_on_submit=False),
-    ), open=S.run_dialog_open, on_open_change=S.set_run_dialog_open)
+            spacing="3", width="100%"), on_submit=R.start_run, reset_on_submit=False),
+    ), open=R.run_dialog_open, on_open_change=R.set_run_dialog_open)
 
 
 def _toolbar() -> rx.Component:
@@ -144,18 +155,42 @@ def _toolbar() -> rx.Component:
         rx.link(rx.hstack(rx.icon("arrow-left", size=14), rx.text("Workflows")), href="/workflows", size="2"),
         rx.heading(S.workflow_name, size="4", as_="h2"),
         rx.badge("version ", S.version, id="builder-version", variant="soft"),
-        rx.cond(S.dirty, rx.badge("unsaved changes", color_scheme="amber"), rx.badge("saved", color_scheme="green")),
-        rx.cond(S.run_status != "", rx.badge("run ", S.run_status, id="run-status",
-                                             color_scheme=rx.match(S.run_status, ("succeeded", "green"),
-                                                                   ("failed", "red"), "blue"))),
+        rx.badge(S.save_status, id="save-status", role="status",
+                 color_scheme=rx.cond(S.dirty | S.saving, "amber", "green")),
+        rx.link("Runs", href=S.router.url.path + "/runs", size="2"),
         rx.spacer(),
         rx.cond(S.can_edit, rx.hstack(
-            rx.button(rx.icon("save", size=14), "Save", on_click=S.save, disabled=~S.dirty),
-            rx.button(rx.icon("play", size=14), "Run", variant="soft", on_click=S.open_run_dialog,
-                      loading=S.run_busy),
+            rx.icon_button(rx.icon("undo-2", size=14), variant="soft", color_scheme="gray", on_click=S.undo,
+                           disabled=~S.can_undo, aria_label="Undo", title="Undo (ctrl+z)"),
+            rx.icon_button(rx.icon("redo-2", size=14), variant="soft", color_scheme="gray", on_click=S.redo,
+                           disabled=~S.can_redo, aria_label="Redo", title="Redo (ctrl+shift+z)"),
+            rx.button(rx.icon("save", size=14), "Save", on_click=S.save, disabled=~S.dirty, title="Save (ctrl+s)"),
+            rx.button(rx.icon("play", size=14), "Run", variant="soft", on_click=R.open_run_dialog,
+                      loading=R.run_busy),
             spacing="2")),
         align="center", width="100%", wrap="wrap", spacing="3",
     )
+
+
+def _run_panel() -> rx.Component:
+    """The current run: status, a link to its full view, and what may be done to it now."""
+    return rx.cond(R.run_id != "", rx.hstack(
+        rx.badge("run ", R.run_status, id="run-status", color_scheme=rx.match(R.run_status, *RUN_COLOURS)),
+        rx.link("Open run", rx.icon("external-link", size=12), href="/runs/" + R.run_id, size="2"),
+        rx.text(R.run_notice, size="1", color=rx.color("gray", 11)),
+        rx.spacer(),
+        rx.cond(R.can_decide, rx.hstack(
+            rx.button(rx.icon("check", size=14), "Approve", size="1", color_scheme="green",
+                      on_click=R.decide(True)),
+            rx.button(rx.icon("x", size=14), "Reject", size="1", color_scheme="red", variant="soft",
+                      on_click=R.decide(False)), spacing="2")),
+        rx.cond(R.can_cancel, rx.button(rx.icon("circle-stop", size=14), "Cancel run", size="1", variant="soft",
+                                        color_scheme="red", on_click=R.cancel_run)),
+        rx.cond(R.can_retry, rx.button(rx.icon("rotate-ccw", size=14), "Retry", size="1", variant="soft",
+                                       on_click=R.retry_run(""))),
+        width="100%", align="center", spacing="3", padding="6px 10px", role="region", aria_label="Run",
+        border=f"1px solid {rx.color('gray', 5)}", border_radius="var(--radius-3)",
+    ))
 
 
 def _version_row(row: VersionRow) -> rx.Component:
@@ -182,13 +217,15 @@ def _history() -> rx.Component:
     )
 
 
-@protected_page(route="/workflows/[id]", title="Workflow builder", on_load=[S.load])
+@protected_page(route="/workflows/[id]", title="Workflow builder", on_load=[S.load, R.reset_run])
 def builder() -> rx.Component:
     return rx.vstack(
         form_alert(S.error),
         form_alert(S.notice, color="green", icon="circle-check"),
         rx.cond(S.loaded, rx.vstack(
             _toolbar(),
+            _run_panel(),
+            form_alert(R.run_error),
             rx.cond(~S.can_edit, rx.callout(VIEWER_HINT, icon="eye", width="100%", size="1")),
             rx.cond(S.graph_errors.length() > 0, rx.callout(rx.foreach(S.graph_errors, lambda m: rx.text(m)),
                                                          icon="circle-alert", color_scheme="red", size="1")),

@@ -1,0 +1,37 @@
+"""How runs and steps read on screen, shared by the builder's run panel and the run viewer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from models.run import RunStatus, StepPublic
+
+ACTIVE = frozenset({RunStatus.QUEUED.value, RunStatus.RUNNING.value})
+RETRYABLE = frozenset({RunStatus.FAILED.value, RunStatus.CANCELLED.value})
+CANCELLABLE = frozenset({RunStatus.QUEUED.value, RunStatus.RUNNING.value, RunStatus.WAITING.value})
+FINISHED = frozenset(s.value for s in RunStatus if s.finished)
+
+
+def seconds_text(duration_ms: float | None) -> str:
+    return "" if duration_ms is None else f"{duration_ms / 1000:.1f} s"
+
+
+def step_view(step: StepPublic) -> dict[str, str]:
+    """One step as the pages show it (strings only, so the page can index it by node id)."""
+    output = step.output or {}
+    return {"node_id": step.node_id, "node_type": step.node_type, "status": step.status.value,
+            "content": str(output.get("content", "")), "tokens": str(step.tokens),
+            "cost": f"${step.cost:.4f}", "attempts": str(step.attempt), "error": step.error or "",
+            "duration": seconds_text(step.duration_ms), "input": _pretty(step.input),
+            "started": step.started_at.strftime("%H:%M:%S") if step.started_at else ""}
+
+
+def _pretty(data: dict[str, Any]) -> str:
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    return text if len(text) <= 20_000 else text[:20_000] + "\n… (cut at 20,000 characters)"
+
+
+def badge(status: str, duration_ms: float | None) -> dict[str, str]:
+    """A node's run badge on the canvas: a succeeded step shows how long it took."""
+    return {"status": status, "text": seconds_text(duration_ms) if status == "succeeded" else ""}

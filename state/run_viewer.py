@@ -1,0 +1,216 @@
+"""The run viewer (/runs/[id]) and a workflow's run list (/workflows/[id]/runs).
+
+The viewer shows one ``run_report.report``: a Gantt-style timeline of the steps, each step's
+input, output, tokens, cost, attempts and error, the output documents (copy, download), and the
+output's diff against the previous successful run. While the run is still going it polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from models.run import RunStatus
+from models.run_report import RunReport
+from services import errors
+from services.db import open_session
+from services.workflows import run_report, runs
+from services.workflows import service as workflows
+from state.auth import AuthState
+from state.errors import form_message
+from state.run_format import ACTIVE, seconds_text, step_view
+
+PAGE_SIZE = 20
+_POLL_SECONDS = 2.0
+_POLL_LIMIT = 450  # 15 minutes of polling at most
+STATUS_COLOURS = {"succeeded": "#16a34a", "failed": "#dc2626", "running": "#2563eb", "waiting": "#9333ea",
+                  "skipped": "#94a3b8", "cancelled": "#94a3b8", "queued": "#64748b", "retrying": "#d97706"}
+
+
+@dataclass
+class DocumentView:
+    id: str
+    title: str
+    node_id: str
+    content: str
+
+
+@dataclass
+class DiffRow:
+    kind: str
+    text: str
+
+
+@dataclass
+class RunRow:
+    id: str
+    status: str
+    trigger: str
+    created_at: str
+    duration: str
+    tokens: int
+    cost: str
+    note: str
+
+
+def timeline(report: RunReport) -> go.Figure:
+    """One horizontal bar per step, from its start to its end, coloured by status (times relative to the run)."""
+    steps = [s for s in report.run.steps if s.started_at is not None]
+    origin = min([s.started_at for s in steps if s.started_at] + ([report.run.started_at]
+                                                                     if report.run.started_at else []), default=None)
+    figure = go.Figure()
+    for step in steps:
+        assert step.started_at is not None and origin is not None
+        start = (step.started_at - origin).total_seconds() * 1000
+        duration = step.duration_ms if step.duration_ms is not None else (
+            ((step.finished_at - step.started_at).total_seconds() * 1000) if step.finished_at else 0.0)
+        figure.add_trace(go.Bar(
+            y=[step.node_id], x=[max(duration, 1.0)], base=[start], orientation="h", name=step.status.value,
+            marker_color=STATUS_COLOURS.get(step.status.value, "#64748b"), showlegend=False,
+            hovertemplate=f"{step.node_id} ({step.node_type})<br>{step.status.value}<br>"
+                          f"start +{start:.0f} ms<br>{duration:.0f} ms<extra></extra>"))
+    figure.update_layout(barmode="overlay", height=max(180, 44 * len(steps) + 80),
+                         margin={"l": 10, "r": 10, "t": 10, "b": 40}, xaxis_title="milliseconds since the run started",
+                         yaxis={"autorange": "reversed", "automargin": True}, paper_bgcolor="rgba(0,0,0,0)",
+                         plot_bgcolor="rgba(0,0,0,0)")
+    return figure
+
+
+class RunViewerState(AuthState):
+    """One run, as the viewer shows it."""
+
+    loaded: bool = False
+    error: str = ""
+    run_id: str = ""
+    workflow_id: int = 0
+    status: str = ""
+    trigger: str = ""
+    summary: str = ""
+    run_error: str = ""
+    steps: list[dict[str, str]] = []
+    chart: go.Figure = go.Figure()
+    documents: list[DocumentView] = []
+    output: str = ""
+    previous_run_id: str = ""
+    diff: list[DiffRow] = []
+    diff_truncated: bool = False
+    selected_step: str = ""
+
+    @rx.var
+    def has_changes(self) -> bool:
+        return any(row.kind != "same" for row in self.diff)
+
+    @rx.event
+    async def load(self) -> rx.event.EventSpec | None:
+        """on_load: the report of the run named in the address; polls while it is still going."""
+        self.loaded, self.error, self.selected_step = False, "", ""
+        try:
+            self.run_id = str(uuid.UUID(self.router.url.path.rstrip("/").rsplit("/", 1)[-1]))
+        except ValueError:
+            self.error = "This address does not name a run; open one from a workflow's run list."
+            return None
+        await self._fetch()
+        return RunViewerState.poll_while_active if self.status in ACTIVE | {RunStatus.WAITING.value} else None
+
+    async def _fetch(self) -> None:
+        try:
+            async with open_session() as session:
+                user = await self._signed_in_user(session)
+                found = await run_report.report(user, uuid.UUID(self.run_id), session=session)
+        except errors.NotFound:
+            self.error = "There is no such run, or it was deleted. Open one from a workflow's run list."
+            return
+        except errors.DomainError as exc:
+            self.error = form_message(exc)
+            return
+        run = found.run
+        self.workflow_id, self.status, self.trigger = run.workflow_id, run.status.value, run.trigger.value
+        self.run_error = run.error or ""
+        self.summary = (f"version {run.version} · {seconds_text(run.duration_ms) or 'not finished'} · "
+                        f"{run.total_tokens} tokens · ${run.total_cost:.4f}"
+                        + (f" · re-run from {run.from_node}" if run.from_node else ""))
+        self.steps = [step_view(step) for step in run.steps]
+        self.chart = timeline(found)
+        self.documents = [DocumentView(str(d.id), d.title, d.node_id or "", d.content) for d in found.documents]
+        self.output = found.output
+        self.previous_run_id = str(found.previous_run_id or "")
+        self.diff = [DiffRow(line.kind, line.text) for line in found.diff]
+        self.diff_truncated = found.diff_truncated
+        self.loaded = True
+
+    @rx.event(background=True)
+    async def poll_while_active(self) -> None:
+        for _ in range(_POLL_LIMIT):
+            await asyncio.sleep(_POLL_SECONDS)
+            async with self:
+                await self._fetch()
+                if self.error or self.status not in ACTIVE | {RunStatus.WAITING.value}:
+                    return
+
+    @rx.event
+    def toggle_step(self, node_id: str) -> None:
+        self.selected_step = "" if self.selected_step == node_id else node_id
+
+    @rx.event
+    def download_document(self, index: int) -> rx.event.EventSpec | None:
+        if not 0 <= index < len(self.documents):
+            return None
+        document = self.documents[index]
+        name = "".join(c if c.isalnum() or c in "-_" else "-" for c in document.title)[:80] or "document"
+        return rx.download(data=document.content, filename=f"{name}.md")
+
+
+class RunListState(AuthState):
+    """A workflow's runs, newest first, a page at a time."""
+
+    workflow_id: int = 0
+    workflow_name: str = ""
+    rows: list[RunRow] = []
+    count: int = 0
+    page: int = 0
+    error: str = ""
+    loaded: bool = False
+
+    @rx.var
+    def has_next(self) -> bool:
+        return (self.page + 1) * PAGE_SIZE < self.count
+
+    @rx.var
+    def page_label(self) -> str:
+        return f"Page {self.page + 1} of {max(1, -(-self.count // PAGE_SIZE))} · {self.count} runs"
+
+    @rx.event
+    async def load(self) -> None:
+        self.page, self.loaded, self.error = 0, False, ""
+        try:
+            self.workflow_id = int(self.router.url.path.rstrip("/").split("/")[-2])
+        except (ValueError, IndexError):
+            self.error = "This address does not name a workflow; open one from the workflow list."
+            return
+        await self._reload()
+
+    @rx.event
+    async def turn_page(self, step: int) -> None:
+        self.page = max(0, self.page + step)
+        await self._reload()
+
+    async def _reload(self) -> None:
+        try:
+            async with open_session() as session:
+                user = await self._signed_in_user(session)
+                workflow = await workflows.detail(user, self.workflow_id, session=session)
+                found = await runs.list_runs(user, self.workflow_id, session=session, offset=self.page * PAGE_SIZE,
+                                             limit=PAGE_SIZE)
+        except errors.DomainError as exc:
+            self.error = form_message(exc)
+            return
+        self.workflow_name, self.count, self.loaded = workflow.name, found.count, True
+        self.rows = [RunRow(id=str(r.id), status=r.status.value, trigger=r.trigger.value,
+                            created_at=r.created_at.strftime("%Y-%m-%d %H:%M:%S"), duration=seconds_text(r.duration_ms),
+                            tokens=r.total_tokens, cost=f"${r.total_cost:.4f}",
+                            note=f"from {r.from_node}" if r.from_node else ("retry" if r.retry_of else ""))
+                     for r in found.data]
