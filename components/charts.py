@@ -37,7 +37,7 @@ def kpi_card(label: rx.Var[str], value: rx.Var[str], change: rx.Var[str], tone: 
     return rx.card(
         rx.vstack(
             rx.text(label, size="2", color=rx.color("gray", 11)),
-            rx.heading(value, size="6", as_="p"),
+            rx.heading(value, size="6", as_="p", custom_attrs={"data-kpi-value": "true"}),
             rx.cond(change != "",
                     rx.text(change, size="1", color=rx.match(tone, ("green", rx.color("green", 11)),
                                                              ("red", rx.color("red", 11)), rx.color("gray", 10))),

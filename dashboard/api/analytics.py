@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
 
-from dashboard.api.deps import CurrentUser
+from dashboard.api.deps import CurrentUser, SessionDep
 from models.analytics import EventType
 from models.user import User
-from services.analytics import queries
+from services.analytics import queries, reports
 from services.analytics.insights import Insight, compute_insights
 from services.analytics.queries import GroupBy, Metric, Summary, TimeSeries, UserActivity
 from services.analytics.windows import Bucket, TimeRange, Window, resolve_window
@@ -82,6 +83,36 @@ async def export(_user: Admin, window: WindowDep, format: Literal["csv"] = "csv"
     name = f"analytics-{window.start:%Y%m%dT%H%M}-{window.end:%Y%m%dT%H%M}.{format}"
     return StreamingResponse(_csv(window, types or []), media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/report", response_class=Response,
+            responses={200: {"content": {"text/markdown": {}, "text/html": {}},
+                             "description": "The analytics report of the range, as a file."}})
+async def report(user: Viewer, time_range: Literal["day", "week", "month"] = "week",
+                 format: Literal["markdown", "html"] = "markdown", workflow_id: WorkflowFilter = None) -> Response:
+    """The summary, top insights and key charts (as tables) of the range, as Markdown or HTML."""
+    built = await reports.build_report(user, time_range, workflow_id=workflow_id)
+    body, media, suffix = ((built.html, "text/html", "html") if format == "html" else
+                           (built.markdown, "text/markdown", "md"))
+    return Response(body, media_type=f"{media}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{built.filename}.{suffix}"'})
+
+
+class SubscriptionUpdate(BaseModel):
+    frequency: Literal["daily", "weekly", "off"]
+
+
+@router.get("/report-subscription", response_model=reports.SubscriptionPublic)
+async def report_subscription(user: CurrentUser, session: SessionDep) -> reports.SubscriptionPublic:
+    """Your scheduled report: daily, weekly or none (``frequency`` null)."""
+    return await reports.get_subscription(user, session=session)
+
+
+@router.put("/report-subscription", response_model=reports.SubscriptionPublic)
+async def set_report_subscription(data: SubscriptionUpdate, user: CurrentUser,
+                                  session: SessionDep) -> reports.SubscriptionPublic:
+    """Get the report by email and in-app every day or every Monday at 07:00 UTC, or stop it (``off``)."""
+    return await reports.set_subscription(user, data.frequency, session=session)
 
 
 async def _csv(window: Window, types: list[EventType]) -> AsyncIterator[str]:

@@ -115,3 +115,32 @@ async def test_export_is_csv_for_admins_only(live: httpx.AsyncClient, viewer: He
 
 async def test_analytics_needs_a_signed_in_caller(live: httpx.AsyncClient) -> None:
     assert (await live.get(f"{BASE}/summary")).status_code == 401
+
+
+async def test_the_report_downloads_as_markdown_or_html(live: httpx.AsyncClient, viewer: Headers) -> None:
+    await insert_events([{"type": "run_finished", "time": utcnow() - timedelta(hours=2), "status": "succeeded",
+                          "duration_ms": 120.0}])
+    answer = await live.get(f"{BASE}/report", params={"time_range": "day"}, headers=viewer)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/markdown")
+    assert 'filename="analytics-report-day-' in answer.headers["content-disposition"]
+    assert answer.text.startswith("# Daily analytics report") and "| Runs | 1 | 0 | — |" in answer.text
+    page = await live.get(f"{BASE}/report", params={"time_range": "week", "format": "html"}, headers=viewer)
+    assert page.status_code == 200 and page.text.startswith("<!doctype html>")
+    assert "<h1>Weekly analytics report</h1>" in page.text
+    bad = await live.get(f"{BASE}/report", params={"format": "pdf"}, headers=viewer)
+    assert bad.status_code == 422 and "format" in [p["field"] for p in bad.json()["error"]["details"]]
+
+
+async def test_a_viewer_subscribes_to_the_weekly_report_and_stops_it(live: httpx.AsyncClient,
+                                                                      viewer: Headers) -> None:
+    assert (await live.get(f"{BASE}/report-subscription", headers=viewer)).json()["frequency"] is None
+    weekly = await live.put(f"{BASE}/report-subscription", json={"frequency": "weekly"}, headers=viewer)
+    assert weekly.status_code == 200, weekly.text
+    assert weekly.json()["frequency"] == "weekly" and weekly.json()["next_send_at"].endswith(("07:00:00Z",
+                                                                                            "07:00:00+00:00"))
+    assert (await live.get(f"{BASE}/report-subscription", headers=viewer)).json()["frequency"] == "weekly"
+    bad = await live.put(f"{BASE}/report-subscription", json={"frequency": "hourly"}, headers=viewer)
+    assert bad.status_code == 422
+    off = await live.put(f"{BASE}/report-subscription", json={"frequency": "off"}, headers=viewer)
+    assert off.status_code == 200 and off.json()["frequency"] is None

@@ -53,7 +53,7 @@ def seeded(app_url: str) -> dict[str, int]:
 
 
 def _kpi(page: Page, label: str) -> str:
-    return page.get_by_role("group", name=label).get_by_role("paragraph").inner_text()
+    return page.get_by_role("group", name=label).locator("[data-kpi-value]").inner_text()
 
 
 def test_the_analytics_page_charts_seeded_runs_and_switches_range(page: Page, seeded: dict[str, int]) -> None:
@@ -87,7 +87,7 @@ def test_the_analytics_page_charts_seeded_runs_and_switches_range(page: Page, se
 
     page.get_by_role("combobox", name="Workflow").click()
     page.get_by_role("option", name=f"{SEED}: blocked fetch").click()
-    expect(page.get_by_role("group", name="Success rate").get_by_role("paragraph")).to_have_text("0%")
+    expect(page.get_by_role("group", name="Success rate").locator("[data-kpi-value]")).to_have_text("0%")
     assert _kpi(page, "Runs") == "2"
 
 
@@ -98,5 +98,5 @@ def test_the_overview_refreshes_when_a_run_finishes(page: Page, app_url: str, se
     expect(page.locator("#overview-live")).to_be_visible()
     before = int(_kpi(page, "Runs"))
     assert _run(app_url, _token(app_url), seeded["ok"]) == "succeeded"
-    expect(page.get_by_role("group", name="Runs").get_by_role("paragraph")).to_have_text(
+    expect(page.get_by_role("group", name="Runs").locator("[data-kpi-value]")).to_have_text(
         re.compile(f"^{before + 1}$"), timeout=20_000)  # no reload: the page followed the run event
