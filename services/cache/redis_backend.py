@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from types import TracebackType
 from typing import Self
 
 from pydantic import BaseModel, Field, SecretStr
@@ -69,21 +69,17 @@ class RedisBackend(CacheBackend):
     def from_settings(cls, settings: Settings) -> Self:
         return cls(redis_config(settings))
 
-    @asynccontextmanager
-    async def guard(self, *, admin: bool = False) -> AsyncIterator[None]:
+    def guard(self, *, admin: bool = False) -> _Bounded:
         """Bound one call by the timeout and turn any Redis failure into ``BackendUnavailable``."""
-        if self.failing and time.monotonic() < self._retry_at:
-            raise BackendUnavailable(f"Redis unreachable ({self.last_error}); retrying shortly")
-        try:
-            async with asyncio.timeout(self.config.admin_timeout_seconds if admin else self.config.timeout_seconds):
-                yield
-        except (RedisError, OSError, TimeoutError) as exc:
-            reason = f"no answer within {self.config.timeout_seconds:g} s" if isinstance(exc, TimeoutError) \
-                else f"{type(exc).__name__}: {exc}"[:200]
-            self.failing, self.last_error = True, reason
-            self._retry_at = time.monotonic() + self.config.retry_after_seconds
-            raise BackendUnavailable(f"Redis unreachable ({reason})") from exc
-        self.failing = False
+        return _Bounded(self, self.config.admin_timeout_seconds if admin else self.config.timeout_seconds)
+
+    def failed(self, exc: BaseException) -> BackendUnavailable:
+        """Remember the failure (calls are refused for ``retry_after_seconds``); the error to raise."""
+        reason = f"no answer within {self.config.timeout_seconds:g} s" if isinstance(exc, TimeoutError) \
+            else f"{type(exc).__name__}: {exc}"[:200]
+        self.failing, self.last_error = True, reason
+        self._retry_at = time.monotonic() + self.config.retry_after_seconds
+        return BackendUnavailable(f"Redis unreachable ({reason})")
 
     async def get(self, namespace: str, key: str) -> bytes | None:
         async with self.guard():
@@ -227,6 +223,45 @@ class RedisBackend(CacheBackend):
             if batch:
                 removed += await self.client.unlink(*batch)
         return removed
+
+
+class _Bounded:
+    """``async with``: one Redis call bounded by a deadline; a Redis failure or the deadline → ``BackendUnavailable``.
+
+    What ``asyncio.timeout`` inside an ``@asynccontextmanager`` did, with one timer handle and no
+    generator: this wraps every get and set, and that pair was most of the backend's own cost per
+    call (measured in ``bench/cache.py``). Cancellation follows ``asyncio.timeout``: the deadline
+    cancels the task, and only that cancellation (not one from outside) becomes a timeout.
+    """
+
+    __slots__ = ("backend", "cancelling", "expired", "handle", "seconds", "task")
+
+    def __init__(self, backend: RedisBackend, seconds: float) -> None:
+        self.backend, self.seconds, self.expired = backend, seconds, False
+
+    async def __aenter__(self) -> None:
+        backend = self.backend
+        if backend.failing and time.monotonic() < backend._retry_at:
+            raise BackendUnavailable(f"Redis unreachable ({backend.last_error}); retrying shortly")
+        task = asyncio.current_task()
+        assert task is not None, "Redis calls run inside a task"
+        loop = asyncio.get_running_loop()
+        self.task, self.cancelling = task, task.cancelling()
+        self.handle = loop.call_at(loop.time() + self.seconds, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.task.cancel()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        _traceback: TracebackType | None) -> None:
+        self.handle.cancel()
+        if self.expired and self.task.uncancel() <= self.cancelling and exc_type is asyncio.CancelledError:
+            raise self.backend.failed(TimeoutError()) from exc
+        if exc is None:
+            self.backend.failing = False
+        elif isinstance(exc, RedisError | OSError | TimeoutError):
+            raise self.backend.failed(exc) from exc
 
 
 def redis_config(settings: Settings) -> RedisConfig:
