@@ -78,6 +78,7 @@ class BuilderState(AuthState):
     _graph: dict[str, Any] = {}
     _undo: list[dict[str, Any]] = []
     _redo: list[dict[str, Any]] = []
+    _saved: dict[str, Any] = {}
     _last_edit: float = 0.0
     _autosave_pending: bool = False
 
@@ -120,13 +121,15 @@ class BuilderState(AuthState):
             self.error = form_message(exc)
             return
         self.workflow_name, self.version, self._graph = found.name, found.current_version, found.graph
+        self._saved = self._plain_graph()
         self.archived = found.status is WorkflowStatus.ARCHIVED
         self._show_versions(history)
         self.loaded = True
         self._refresh()
 
-    def _refresh(self) -> None:
-        """Everything the page derives from ``_graph`` and the selection."""
+    def _refresh(self, *, resend: bool = False) -> None:
+        """Everything the page derives from ``_graph``; a list that did not change is not resent (unless
+        ``resend``: the canvas changed itself and must be put back)."""
         try:
             validate_graph(self._plain_graph())
             problems: list[dict[str, Any]] = []
@@ -139,11 +142,19 @@ class BuilderState(AuthState):
                 by_node.setdefault(str(problem["node_id"]), []).append(f"{field_name}: {problem['message']}")
         self.node_errors = by_node
         self.graph_errors = [str(p["message"]) for p in problems if not p.get("node_id")]
-        self.nodes = [self._flow_node(node) for node in self._graph.get("nodes", [])]
+        nodes = [self._flow_node(node) for node in self._graph.get("nodes", [])]
+        if resend or nodes != self.nodes:
+            self.nodes = nodes
         bad_edges = {(p.get("source"), p.get("target")) for p in problems if "edge" in p}
-        self.edges = [flow_edge(e["source"], e["target"], e.get("source_handle"),
-                                invalid=(e["source"], e["target"]) in bad_edges) for e in self._graph.get("edges", [])]
+        edges = [flow_edge(e["source"], e["target"], e.get("source_handle"),
+                           invalid=(e["source"], e["target"]) in bad_edges) for e in self._graph.get("edges", [])]
+        if resend or edges != self.edges:
+            self.edges = edges
         self.can_undo, self.can_redo = bool(self._undo), bool(self._redo)
+        self._refresh_selection()
+
+    def _refresh_selection(self) -> None:
+        """The side panel: the selected node's type, label and form (selecting never touches the canvas)."""
         node = self._node(self.selected_id)
         if node is None:
             self.selected_id, self.selected_type, self.selected_label, self.fields = "", "", "", []
@@ -200,9 +211,11 @@ class BuilderState(AuthState):
         return self._edited()
 
     def _edited(self) -> rx.event.EventSpec | None:
-        self.error, self.notice, self.dirty, self._last_edit = "", "", True, time.time()
+        """After any edit: unsaved unless it went back to what is saved; the autosave timer restarts."""
+        self.error, self.notice, self._last_edit = "", "", time.time()
+        self.dirty = self._plain_graph() != self._saved
         self._refresh()
-        if self._autosave_pending:
+        if self._autosave_pending or not self.dirty:
             return None
         self._autosave_pending = True
         return BuilderState.autosave_when_idle
@@ -228,12 +241,12 @@ class BuilderState(AuthState):
     @rx.event
     def select_node(self, node_id: str) -> None:
         self.selected_id = node_id
-        self._refresh()
+        self._refresh_selection()
 
     @rx.event
     def clear_selection(self) -> None:
         self.selected_id = ""
-        self._refresh()
+        self._refresh_selection()
 
     @rx.event
     def set_palette_query(self, query: str) -> None:
@@ -276,7 +289,7 @@ class BuilderState(AuthState):
         """Delete key on nodes: they go, with every edge touching them."""
         removed = {str(c.get("id")) for c in changes if c.get("type") == "remove"}
         if not removed or not self._may_edit():
-            self._refresh()  # puts back what the canvas removed locally
+            self._refresh(resend=True)  # puts back what the canvas removed locally
             return None
         return self._change({"nodes": [n for n in self._graph.get("nodes", []) if n["id"] not in removed],
                              "edges": [e for e in self._graph.get("edges", [])
@@ -286,7 +299,7 @@ class BuilderState(AuthState):
     def edges_changed(self, changes: list[dict[str, Any]]) -> rx.event.EventSpec | None:
         removed = {str(c.get("id")) for c in changes if c.get("type") == "remove"}
         if not removed or not self._may_edit():
-            self._refresh()
+            self._refresh(resend=True)
             return None
         keep = [e for e in self._graph.get("edges", [])
                 if flow_edge(e["source"], e["target"], e.get("source_handle"))["id"] not in removed]
@@ -374,6 +387,7 @@ class BuilderState(AuthState):
         finally:
             self.saving = False
         self.version, self.dirty, self._graph = saved.version, False, saved.graph
+        self._saved = self._plain_graph()
         self._show_versions(history)
         self.last_saved = f"{'autosaved' if message == SAVED_BY_AUTOSAVE else 'saved'} as version {saved.version}"
         if message == SAVED_BY_HAND:
@@ -399,6 +413,7 @@ class BuilderState(AuthState):
             return
         self._undo = [*self._undo[-(HISTORY_LIMIT - 1):], self._plain_graph()]
         self.version, self.dirty, self._graph, self.selected_id = saved.version, False, saved.graph, ""
+        self._saved = self._plain_graph()
         self._show_versions(history)
         self.notice = f"Version {number} restored as version {saved.version}."
         self._refresh()

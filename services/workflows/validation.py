@@ -7,7 +7,8 @@ and templates or expressions that read a node that is not upstream.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -103,7 +104,8 @@ def _config_problems(node: NodeSpec, node_type: NodeType[Any], graph: Graph, *,
         return [_problem(node.id, "config." + ".".join(str(part) for part in error["loc"]), error["msg"])
                 for error in exc.errors()]
     problems: list[Problem] = []
-    upstream = graph.ancestors(node.id)
+    # Only a reference to another node needs the ancestors; computing them for every node is O(n²).
+    upstream = functools.cache(lambda: graph.ancestors(node.id))
     for field in node_type.template_fields:
         source = getattr(config, field)
         problem = templating.check_template(source) if isinstance(source, str) else None
@@ -134,10 +136,10 @@ def _mapped_node_problems(node: NodeSpec, config: Any, graph: Graph) -> list[Pro
             for problem in _config_problems(inner_spec, inner_type, graph, extra_names=_MAP_NAMES)]
 
 
-def _reference_problems(node_id: str, field: str, names: Iterable[str], upstream: set[str], graph: Graph,
-                        extra_names: frozenset[str]) -> Iterable[Problem]:
+def _reference_problems(node_id: str, field: str, names: Iterable[str], upstream: Callable[[], set[str]],
+                        graph: Graph, extra_names: frozenset[str]) -> Iterable[Problem]:
     for name in sorted(names):
-        if name in upstream or name in extra_names or name in {"params", "run"}:
+        if name in extra_names or name in {"params", "run"} or (name in graph.nodes_by_id and name in upstream()):
             continue
         if name in graph.nodes_by_id:
             yield _problem(node_id, field, f"refers to node {name!r}, which is not upstream of this node; "

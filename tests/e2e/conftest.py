@@ -50,7 +50,8 @@ def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
     data_dir = Path(tempfile.mkdtemp(prefix="dwc-e2e-"))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")}
     env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
-                "OPENAI_API_KEY": "sk-e2e-fake", "OPENAI_BASE_URL": fake_openai.base_url})
+                "OPENAI_API_KEY": "sk-e2e-fake", "OPENAI_BASE_URL": fake_openai.base_url,
+                "BUILDER_AUTOSAVE_SECONDS": "20"})
     # The same environment and commands as `make run` (scripts/env.sh sets the offline toolchain).
     command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod "
                f"--frontend-port {port} --backend-port {port} --loglevel warning")

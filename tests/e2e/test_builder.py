@@ -75,7 +75,7 @@ def test_build_save_run_and_read_the_output(page: Page, blog_workflow: str, tmp_
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#builder-version")).to_have_text("version 2")
     expect(page.get_by_role("region", name="Version history")).to_contain_text("v2")
-    expect(page.get_by_text("saved", exact=True)).to_be_visible()
+    expect(page.locator("#save-status")).to_have_text("saved as version 2")
 
     # Run it: the dialog asks for the input node's fields; badges go green node by node.
     page.get_by_role("button", name="Run").click()

@@ -1,0 +1,38 @@
+"""What several browser tests share: locating canvas nodes, and setting up workflows through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from playwright.sync_api import Locator, Page
+
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+NOTES_TEMPLATE = "# Notes\n\nTopic: {{ in.topic }}\nEnd."
+NOTES_GRAPH: dict[str, Any] = {
+    "nodes": [{"id": "in", "type": "input", "config": {"fields": ["topic"]}, "position": {"x": 0, "y": 0}},
+              {"id": "draft", "type": "template", "config": {"template": NOTES_TEMPLATE},
+               "position": {"x": 260, "y": 0}},
+              {"id": "out", "type": "output", "config": {"title": "On {{ in.topic }}"},
+               "position": {"x": 520, "y": 0}}],
+    "edges": [{"source": "in", "target": "draft"}, {"source": "draft", "target": "out"}]}
+
+
+def node(page: Page, node_id: str) -> Locator:
+    return page.locator(f'[data-testid="flow-node"][data-node-id="{node_id}"]')
+
+
+def admin_api(app_url: str) -> httpx.Client:
+    """An API client signed in as the e2e admin."""
+    pair = httpx.post(f"{app_url}/api/v3/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                      timeout=30)
+    assert pair.status_code == 200, pair.text
+    return httpx.Client(base_url=f"{app_url}/api/v3", timeout=60,
+                        headers={"Authorization": f"Bearer {pair.json()['access_token']}"})
+
+
+def create_workflow(api: httpx.Client, name: str, graph: dict[str, Any]) -> int:
+    created = api.post("/workflows", json={"name": name, "graph": graph})
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])

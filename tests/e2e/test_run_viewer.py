@@ -1,0 +1,83 @@
+"""Runs in real Chromium: a run started in the builder, re-run from a node in the run panel, and the run
+viewer's Plotly timeline, step details, output document download and diff against the previous run;
+an address naming no run gets a clear refusal."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
+from tests.e2e.helpers import NOTES_GRAPH, admin_api, create_workflow, node
+
+pytestmark = pytest.mark.e2e
+RUN_MS = 60_000
+
+
+def test_rerun_from_a_node_then_read_the_run_and_its_diff(page: Page, app_url: str, tmp_path: Path) -> None:
+    with admin_api(app_url) as api:
+        workflow_id = create_workflow(api, f"Runs {uuid.uuid4().hex[:6]}", NOTES_GRAPH)
+        first = api.post(f"/workflows/{workflow_id}/execute", json={"parameters": {"topic": "otters"}, "wait": True})
+        assert first.status_code == 200 and first.json()["status"] == "succeeded", first.text
+
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/workflows/{workflow_id}")
+    page.get_by_role("button", name="Run", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("topic").fill("beavers")
+    dialog.get_by_role("button", name="Start run").click()
+    expect(node(page, "out").get_by_test_id("node-status")).to_have_attribute("data-status", "succeeded",
+                                                                              timeout=RUN_MS)
+    panel = page.get_by_role("region", name="Run")
+    expect(panel.locator("#run-status")).to_contain_text("succeeded")
+    expect(panel.get_by_role("button", name="Cancel run")).to_have_count(0)  # nothing to cancel once it ended
+    beavers_run = panel.get_by_role("link", name="Open run").get_attribute("href")
+    assert beavers_run and beavers_run.startswith("/runs/")
+
+    # Re-run from the template node: a new run, the input step reused, the rest run again.
+    node(page, "draft").click()
+    output = page.get_by_role("region", name="Node output")
+    expect(output).to_contain_text("Topic: beavers")
+    output.get_by_role("button", name="Re-run from here").click()
+    expect(panel).to_contain_text("Re-running from draft")
+    expect(panel.get_by_role("link", name="Open run")).not_to_have_attribute("href", beavers_run)
+    expect(panel.locator("#run-status")).to_contain_text("succeeded", timeout=RUN_MS)
+    panel.get_by_role("link", name="Open run").click()
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    expect(page.get_by_text("re-run from draft")).to_be_visible()
+    expect(page.locator("#run-timeline .main-svg").first).to_be_attached(timeout=30_000)  # Plotly drew its SVG
+    expect(page.locator("#run-timeline g.point, #run-timeline .bars path")).not_to_have_count(0)
+
+    # The beavers run against the otters run before it: one line removed, one added.
+    page.goto(beavers_run)
+    diff = page.get_by_role("region", name="Diff")
+    expect(diff.locator(".diff-removed")).to_have_text("- Topic: otters")
+    expect(diff.locator(".diff-added")).to_have_text("+ Topic: beavers")
+    expect(diff.locator(".diff-same")).to_have_count(3)
+    steps = page.get_by_role("region", name="Steps")
+    steps.get_by_role("button", name="Details of draft").click()
+    expect(steps).to_contain_text('"from": [')  # the step's input: what it read from upstream
+    documents = page.get_by_role("region", name="Output documents")
+    expect(documents).to_contain_text("Topic: beavers")
+    with page.expect_download() as download:
+        documents.get_by_role("button", name="Download On beavers").click()
+    saved = tmp_path / "doc.md"
+    download.value.save_as(saved)
+    assert saved.read_text() == "# Notes\n\nTopic: beavers\nEnd."
+    page.screenshot(path=str(tmp_path / "run-viewer.png"), full_page=True)
+
+    # The workflow's run list has all three, newest first.
+    page.goto(f"/workflows/{workflow_id}/runs")
+    expect(page.get_by_text("Page 1 of 1 · 3 runs")).to_be_visible()
+    expect(page.get_by_role("row").nth(1)).to_contain_text("from draft")
+
+
+def test_an_address_naming_no_run_is_refused_clearly(page: Page) -> None:
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/runs/{uuid.uuid4()}")
+    expect(page.get_by_role("alert")).to_contain_text("There is no such run")
+    page.goto("/runs/not-a-run")
+    expect(page.get_by_role("alert")).to_contain_text("does not name a run")

@@ -1,0 +1,55 @@
+"""The workflow list's actions in real Chromium: export a workflow's JSON, duplicate it, archive the copy
+(it leaves the active list), and import an export as a new workflow."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
+from tests.e2e.helpers import NOTES_GRAPH, admin_api, create_workflow
+
+pytestmark = pytest.mark.e2e
+
+
+def test_export_duplicate_archive_and_import(page: Page, app_url: str, tmp_path: Path) -> None:
+    name = f"Listed {uuid.uuid4().hex[:8]}"
+    with admin_api(app_url) as api:
+        create_workflow(api, name, NOTES_GRAPH)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto("/workflows")
+    page.get_by_label("Search workflows").fill(name)
+    rows = page.get_by_role("row").filter(has_text=name)
+    expect(rows).to_have_count(1)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name=f"Export {name}").click()
+    exported_path = tmp_path / "exported.json"
+    download.value.save_as(exported_path)
+    exported = json.loads(exported_path.read_text())
+    assert exported["name"] == name and [n["id"] for n in exported["graph"]["nodes"]] == ["in", "draft", "out"]
+
+    page.get_by_role("button", name=f"Duplicate {name}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Duplicated as “{name} (copy)”")
+    expect(rows).to_have_count(2)
+
+    page.get_by_role("button", name=f"Archive {name} (copy)").click()
+    expect(page.get_by_role("status")).to_contain_text("is archived")
+    page.get_by_role("combobox").click()  # the status filter
+    page.get_by_role("option", name="archived").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(f"{name} (copy)")
+    expect(rows).to_contain_text("archived")
+
+    imported_name = f"Imported {uuid.uuid4().hex[:8]}"
+    upload = tmp_path / "import.json"
+    upload.write_text(json.dumps({**exported, "name": imported_name}))
+    page.locator('input[type="file"]').set_input_files(str(upload))
+    page.wait_for_url(re.compile(r"/workflows/\d+$"))
+    expect(page.get_by_role("heading", name=imported_name)).to_be_visible()
+    expect(page.locator('[data-testid="flow-node"]')).to_have_count(3)
