@@ -129,6 +129,20 @@ class Settings(BaseSettings):
     notify_http_timeout_seconds: float = Field(default=15.0, gt=0, le=300,
                                                validation_alias=_env("NOTIFY_HTTP_TIMEOUT_SECONDS"))
 
+    # Documents: where original files are kept, and the limits extraction works under.
+    storage_url: str = Field(default="", validation_alias=_env("STORAGE_URL"))
+    s3_endpoint_url: str = Field(default="", validation_alias=_env("S3_ENDPOINT_URL"))
+    s3_region: str = Field(default="us-east-1", validation_alias=_env("S3_REGION"))
+    aws_access_key_id: str = Field(default="", validation_alias=_env("AWS_ACCESS_KEY_ID"))
+    aws_secret_access_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("AWS_SECRET_ACCESS_KEY"))
+    document_max_mb: float = Field(default=25.0, gt=0, le=1024, validation_alias=_env("DOCUMENT_MAX_MB"))
+    document_max_files_per_upload: int = Field(default=10, ge=1, le=100,
+                                               validation_alias=_env("DOCUMENT_MAX_FILES_PER_UPLOAD"))
+    document_max_pages: int = Field(default=500, ge=1, validation_alias=_env("DOCUMENT_MAX_PAGES"))
+    document_max_unpacked_mb: float = Field(default=200.0, gt=0, validation_alias=_env("DOCUMENT_MAX_UNPACKED_MB"))
+    document_extract_timeout_seconds: float = Field(default=120.0, gt=0, le=3600,
+                                                    validation_alias=_env("DOCUMENT_EXTRACT_TIMEOUT_SECONDS"))
+
     @field_validator("jwt_secret")
     @classmethod
     def _refuse_weak_secret(cls, value: SecretStr) -> SecretStr:
@@ -165,6 +179,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dwc.db').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        """``STORAGE_URL``, or a ``file://`` URL of ``$DATA_DIR/documents``."""
+        return self.storage_url.strip() or (self.data_dir / "documents").resolve().as_uri()
+
+    @property
+    def document_max_bytes(self) -> int:
+        return int(self.document_max_mb * 1024 * 1024)
 
     def signing_secret(self) -> str:
         """The JWT signing secret: the configured one, or one generated once and kept on disk."""
