@@ -84,3 +84,67 @@ class DocumentVersion(SQLModel, table=True):
     run_id: uuid.UUID | None = Field(default=None, foreign_key="runs.id", ondelete="SET NULL")
     node_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DocumentPublic(SQLModel):
+    """A document as lists and the API show it (no content)."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID | None
+    title: str
+    source: DocumentSource
+    mime_type: str
+    status: DocumentStatus
+    error: str | None
+    progress: int
+    original_name: str | None
+    size_bytes: int
+    pages: int | None
+    words: int
+    language: str | None
+    tags: list[str]
+    current_version: int
+    workflow_id: int | None
+    run_id: uuid.UUID | None
+    node_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    snippet: str | None = None
+
+
+class DocumentDetail(DocumentPublic):
+    content: str
+
+
+class DocumentsPublic(SQLModel):
+    data: list[DocumentPublic]
+    count: int
+
+
+class DocumentUpdate(SQLModel):
+    """Rename, retag, or save edited Markdown as a new version; every field optional."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    content: str | None = Field(default=None, max_length=5_000_000)
+
+
+class DocumentVersionPublic(SQLModel):
+    number: int
+    author_id: uuid.UUID | None
+    run_id: uuid.UUID | None
+    node_id: str | None
+    created_at: datetime
+    words: int = 0
+
+
+class DocumentDiff(SQLModel):
+    """Two versions side by side: ``rows`` pair the left and right lines, each marked equal/changed/added/removed."""
+
+    document_id: uuid.UUID
+    from_version: int
+    to_version: int
+    added: int
+    removed: int
+    rows: list[dict[str, Any]]
+    unified: str

@@ -135,6 +135,7 @@ async def enqueue_run_job(queue: Any, run_id: uuid.UUID, *, claims: int = 0) -> 
 
 async def maintenance_loop(dispatcher: Dispatcher) -> None:
     """Every second: re-dispatch lost or abandoned runs, fire due schedules. Safe to run in many processes."""
+    from services.documents.processing import recover_documents
     from services.notifications.delivery import run_maintenance as notification_maintenance
     from services.workflows.triggers import fire_due_schedules
 
@@ -148,6 +149,8 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
                     await dispatcher.enqueue(run_id, claims=claims)
             await fire_due_schedules()
             await notification_maintenance()  # abandoned sends, retries that came due
+            if beats % 5 == 0:
+                await recover_documents()  # uploads nobody is extracting, extractions whose process died
         except asyncio.CancelledError:
             raise
         except Exception:  # a database or Redis outage: try again on the next beat
