@@ -7,6 +7,7 @@ does not exist (``NotFound``, never a hint that the id is taken).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -18,6 +19,7 @@ from models.base import utcnow
 from models.document import (
     Document,
     DocumentDetail,
+    DocumentDiff,
     DocumentPublic,
     DocumentSource,
     DocumentStatus,
@@ -29,7 +31,10 @@ from models.user import Role, User
 from services import errors
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
+from services.documents.diff import side_by_side, unified
+from services.documents.export import ExportedFile, ExportFormat, export_document
 from services.documents.formats import KINDS, FileKind, kind_of, signature_matches
+from services.documents.rendering import render_markdown
 from services.documents.storage.registry import get_storage
 from services.settings import get_settings
 
@@ -190,3 +195,27 @@ async def original(actor: User, document_id: uuid.UUID, *, session: AsyncSession
     if document.original_hash is None:
         raise errors.NotFound("This document has no original file (it was written by a run or was refused).")
     return document, await get_storage().get(document.original_hash)
+
+
+async def export(actor: User, document_id: uuid.UUID, fmt: ExportFormat, *, session: AsyncSession,
+                 version: int | None = None) -> ExportedFile:
+    """The document (or one of its versions) as a Markdown, HTML, DOCX or PDF file."""
+    document, markdown = await version_content(actor, document_id, version, session=session)
+    return await asyncio.to_thread(export_document, document.title, markdown, fmt)
+
+
+async def diff(actor: User, document_id: uuid.UUID, from_version: int, to_version: int, *,
+               session: AsyncSession) -> DocumentDiff:
+    """Versions ``from_version`` and ``to_version`` side by side."""
+    _, left = await version_content(actor, document_id, from_version, session=session)
+    _, right = await version_content(actor, document_id, to_version, session=session)
+    rows, added, removed = side_by_side(left, right)
+    return DocumentDiff(document_id=document_id, from_version=from_version, to_version=to_version, added=added,
+                        removed=removed, rows=rows,
+                        unified=unified(left, right, f"version {from_version}", f"version {to_version}"))
+
+
+async def rendered(actor: User, document_id: uuid.UUID, *, session: AsyncSession, version: int | None = None) -> str:
+    """Sanitised HTML of the document's Markdown (or of one version's)."""
+    _, markdown = await version_content(actor, document_id, version, session=session)
+    return render_markdown(markdown)
