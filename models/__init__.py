@@ -3,7 +3,7 @@
 from models.ai_usage import AIUsage
 from models.analytics import AnalyticsEvent, EventType
 from models.audit import AuditLog
-from models.document import Document, DocumentSource
+from models.document import Document, DocumentSource, DocumentStatus, DocumentVersion
 from models.notification import (
     Delivery,
     DeliveryStatus,
@@ -19,6 +19,7 @@ from models.user import Role, User
 from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
 
 __all__ = ["AIUsage", "AnalyticsEvent", "AuditLog", "Delivery", "DeliveryStatus", "Document", "DocumentSource",
+           "DocumentStatus", "DocumentVersion",
            "EventType", "Notification", "NotificationPreference", "NotificationTemplate", "Priority", "RefreshToken",
            "Role", "Run", "RunFinishedTrigger", "RunStatus", "Schedule", "Step", "StepStatus", "Trigger", "User",
            "WebhookTrigger", "Workflow", "WorkflowStatus", "WorkflowVersion"]

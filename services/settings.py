@@ -132,6 +132,19 @@ class Settings(BaseSettings):
     # Builder: after this many idle seconds an edited, valid graph is saved as a version by itself.
     builder_autosave_seconds: float = Field(default=10.0, ge=1, le=3600,
                                             validation_alias=_env("BUILDER_AUTOSAVE_SECONDS"))
+    # Documents: where original files are kept, and the limits extraction works under.
+    storage_url: str = Field(default="", validation_alias=_env("STORAGE_URL"))
+    s3_endpoint_url: str = Field(default="", validation_alias=_env("S3_ENDPOINT_URL"))
+    s3_region: str = Field(default="us-east-1", validation_alias=_env("S3_REGION"))
+    aws_access_key_id: str = Field(default="", validation_alias=_env("AWS_ACCESS_KEY_ID"))
+    aws_secret_access_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("AWS_SECRET_ACCESS_KEY"))
+    document_max_mb: float = Field(default=25.0, gt=0, le=1024, validation_alias=_env("DOCUMENT_MAX_MB"))
+    document_max_files_per_upload: int = Field(default=10, ge=1, le=100,
+                                               validation_alias=_env("DOCUMENT_MAX_FILES_PER_UPLOAD"))
+    document_max_pages: int = Field(default=500, ge=1, validation_alias=_env("DOCUMENT_MAX_PAGES"))
+    document_max_unpacked_mb: float = Field(default=200.0, gt=0, validation_alias=_env("DOCUMENT_MAX_UNPACKED_MB"))
+    document_extract_timeout_seconds: float = Field(default=120.0, gt=0, le=3600,
+                                                    validation_alias=_env("DOCUMENT_EXTRACT_TIMEOUT_SECONDS"))
 
     @field_validator("jwt_secret")
     @classmethod
@@ -169,6 +182,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dwc.db').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        """``STORAGE_URL``, or a ``file://`` URL of ``$DATA_DIR/documents``."""
+        return self.storage_url.strip() or (self.data_dir / "documents").resolve().as_uri()
+
+    @property
+    def document_max_bytes(self) -> int:
+        return int(self.document_max_mb * 1024 * 1024)
 
     def signing_secret(self) -> str:
         """The JWT signing secret: the configured one, or one generated once and kept on disk."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from dashboard.api import ai, analytics, auth, cache, health, hooks, notifications, runs, workflows
+from dashboard.api import ai, analytics, auth, cache, documents, health, hooks, notifications, runs, workflows
 from dashboard.api.errors import ERROR_RESPONSES, error_response, install_error_handlers
 from dashboard.api.guard import API_PREFIX, ApiGuard
 from services.settings import get_settings
@@ -17,6 +17,12 @@ PUBLIC_API_PATHS = frozenset(
 
 def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def _document_upload_limit() -> int:
+    """A multipart upload may carry the most files allowed, each up to ``DOCUMENT_MAX_MB``, plus form overhead."""
+    settings = get_settings()
+    return settings.document_max_bytes * settings.document_max_files_per_upload + 64 * 1024
 
 
 def create_api() -> FastAPI:
@@ -41,6 +47,7 @@ def create_api() -> FastAPI:
     v3.include_router(cache.router)
     v3.include_router(notifications.router)
     v3.include_router(notifications.inbox_router)
+    v3.include_router(documents.router)
     api.include_router(v3)
 
     @api.api_route(API_PREFIX + "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -49,5 +56,6 @@ def create_api() -> FastAPI:
         return error_response(404, f"There is no API route '/{path}' here; see /docs for the list.")
 
     api.add_middleware(ApiGuard, public_paths=PUBLIC_API_PATHS, public_prefixes=(f"{API_PREFIX}/hooks/",),
-                       max_body_bytes=lambda: get_settings().api_max_body_bytes)
+                       max_body_bytes=lambda: get_settings().api_max_body_bytes,
+                       upload_paths={API_PREFIX + documents.UPLOAD_PATH: _document_upload_limit})
     return api

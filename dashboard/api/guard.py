@@ -8,7 +8,7 @@ check). Paths outside ``/api/v3`` — Reflex's websocket and pages — pass stra
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +18,10 @@ from services.auth.tokens import AccessClaims, decode_access_token
 
 API_PREFIX = "/api/v3"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_multipart(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
 
 
 def _is_json(content_type: str) -> bool:
@@ -30,8 +34,11 @@ class ApiGuard:
 
     def __init__(self, app: ASGIApp, *, public_paths: Iterable[str], max_body_bytes: Callable[[], int],
                  claims_decoder: Callable[[str], AccessClaims] = decode_access_token,
-                 public_prefixes: tuple[str, ...] = ()) -> None:
+                 public_prefixes: tuple[str, ...] = (),
+                 upload_paths: Mapping[str, Callable[[], int]] | None = None) -> None:
         self.app = app
+        # File uploads: these exact paths take multipart/form-data (POST only), up to their own size limit.
+        self.upload_paths = dict(upload_paths or {})
         self.public_paths = frozenset(public_paths)
         self.public_prefixes = public_prefixes  # e.g. webhook URLs, whose secret is in the path
         self.max_body_bytes = max_body_bytes
@@ -60,7 +67,8 @@ class ApiGuard:
 
     async def _checked_body(self, scope: Scope, headers: dict[str, str], receive: Receive,
                             send: Send) -> bytes | None:
-        limit = self.max_body_bytes()
+        upload_limit = self.upload_paths.get(scope.get("path", "").rstrip("/")) if scope["method"] == "POST" else None
+        limit = upload_limit() if upload_limit is not None else self.max_body_bytes()
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _reject(send, 413, "payload_too_large", f"The request body is larger than {limit} bytes.")
@@ -80,7 +88,10 @@ class ApiGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body.strip() and not _is_json(headers.get("content-type", "")):
+        content_type = headers.get("content-type", "")
+        if upload_limit is not None and _is_multipart(content_type):
+            return body
+        if body.strip() and not _is_json(content_type):
             await _reject(send, 415, "unsupported_media_type",
                           "Send the request body as JSON with 'Content-Type: application/json'.")
             return None

@@ -1,6 +1,6 @@
 """Search the product's documents: full-text ranking in the database, then optional semantic re-ranking.
 
-Full text runs where the documents are (migration 0004): SQLite's FTS5 table ``documents_fts``
+Full text runs where the documents are (migrations 0004, 0007): SQLite's FTS5 table ``documents_fts``
 ranked by ``bm25`` (title ten times content) with ``snippet()``, or PostgreSQL's ``search_vector``
 ranked by ``ts_rank_cd`` with ``ts_headline``. Both stem English words, and both read the query
 as a search box does (``websearch_to_tsquery``'s syntax): words must all appear, ``"quoted
@@ -137,14 +137,14 @@ async def _fulltext(query: str, owner_id: uuid.UUID | None, limit: int, *, with_
 def _sqlite_query(match: str, owner_id: uuid.UUID | None, limit: int, *, with_excerpt: bool) -> _Query:
     owner = "AND d.owner_id = :owner" if owner_id is not None else ""
     excerpt = f"substr(d.title || char(10) || d.content, 1, {EMBEDDED_CHARS})" if with_excerpt else "NULL"
-    # bm25 is lower for better matches; column weights: title 10, content 1.
+    # bm25 is lower for better matches; column weights: document id 0 (unindexed), title 10, content 1.
     sql = text(f"""
         SELECT d.id AS id, d.title AS title,
                snippet(documents_fts, -1, '{HIGHLIGHT}', '{HIGHLIGHT}', '…', 24) AS snippet,
-               -bm25(documents_fts, 10.0, 1.0) AS rank, {excerpt} AS excerpt
-        FROM documents_fts JOIN documents AS d ON d.rowid = documents_fts.rowid
+               -bm25(documents_fts, 0.0, 10.0, 1.0) AS rank, {excerpt} AS excerpt
+        FROM documents_fts JOIN documents AS d ON d.id = documents_fts.document_id
         WHERE documents_fts MATCH :match {owner}
-        ORDER BY bm25(documents_fts, 10.0, 1.0) LIMIT :limit""")  # noqa: S608 (fixed fragments, values bound)
+        ORDER BY bm25(documents_fts, 0.0, 10.0, 1.0) LIMIT :limit""")  # noqa: S608 (fixed fragments, values bound)
     return _typed(sql, owner_id), {"match": match, "owner": owner_id, "limit": limit}
 
 

@@ -123,6 +123,9 @@ class RunStore:
                       "mime_type": (r.output or {}).get("metadata", {}).get("mime_type", "text/markdown"),
                       "content": (r.output or {}).get("content", ""), "metadata": (r.output or {}).get("metadata", {}),
                       "workflow_id": workflow_id, "run_id": run_id, "node_id": r.node_id, "current_version": 1,
+                      "status": "ready", "progress": 100, "tags": [], "size_bytes": 0,
+                      "words": len((r.output or {}).get("content", "").split()),
+                      "output_key": _output_key(owner_id, (r.output or {}).get("metadata", {})),
                       "created_at": r.finished_at or utcnow(), "updated_at": r.finished_at or utcnow()}
                      for r in records if r.document_title and r.status is StepStatus.SUCCEEDED]
         await self._writer.write(values, documents)
@@ -167,3 +170,9 @@ class RunStore:
                     and_(RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.lease_expires_at < now)))
                 .order_by(RUNS.c.created_at).limit(limit))
             return [(row[0], row[1]) for row in rows]
+
+
+def _output_key(owner_id: uuid.UUID | None, metadata: dict[str, Any]) -> str | None:
+    """Which document an output node writes to, so the next run adds a version (None: a new document)."""
+    key = metadata.get("document_key")
+    return f"{owner_id}:{key}"[:200] if isinstance(key, str) and key else None

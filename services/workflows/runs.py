@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import utcnow
-from models.document import Document
+from models.document import Document, DocumentVersion
 from models.run import (
     Run,
     RunAccepted,
@@ -111,11 +111,15 @@ async def get_run(actor: User, run_id: uuid.UUID, *, session: AsyncSession) -> R
     await session.refresh(run)
     steps = (await session.exec(select(Step).where(col(Step.run_id) == run_id)
                                 .order_by(col(Step.finished_at), col(Step.id)))).all()
-    documents = (await session.exec(select(Document).where(col(Document.run_id) == run_id))).all()
+    # A later run may have versioned the document since: the run's own version says what it wrote.
+    written = (await session.exec(
+        select(Document, DocumentVersion).join(DocumentVersion, col(DocumentVersion.document_id) == col(Document.id))
+        .where(col(DocumentVersion.run_id) == run_id))).all()
     return RunDetail(**RunPublic.model_validate(run, from_attributes=True).model_dump(),
                      steps=[StepPublic.model_validate(step, from_attributes=True) for step in steps],
-                     documents=[{"id": str(doc.id), "title": doc.title, "node_id": doc.node_id,
-                                 "mime_type": doc.mime_type, "size": len(doc.content)} for doc in documents])
+                     documents=[{"id": str(doc.id), "title": doc.title, "node_id": version.node_id,
+                                 "mime_type": doc.mime_type, "size": len(version.content),
+                                 "version": version.number} for doc, version in written])
 
 
 async def list_runs(actor: User, workflow_id: int, *, session: AsyncSession, offset: int = 0, limit: int = 50,

@@ -137,6 +137,7 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
     """Every second: re-dispatch lost or abandoned runs, fire due schedules. Safe to run in many processes."""
     from services.analytics.reports import send_due_reports
     from services.cache.service import record_cache_samples
+    from services.documents.processing import recover_documents
     from services.notifications.delivery import run_maintenance as notification_maintenance
     from services.workflows.triggers import fire_due_schedules
 
@@ -152,6 +153,8 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
             await notification_maintenance()  # abandoned sends, retries that came due
             await send_due_reports()  # scheduled analytics reports, claimed like schedules
             record_cache_samples()  # the Services page's hit-ratio chart
+            if beats % 5 == 0:
+                await recover_documents()  # uploads nobody is extracting, extractions whose process died
         except asyncio.CancelledError:
             raise
         except Exception:  # a database or Redis outage: try again on the next beat

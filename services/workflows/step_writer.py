@@ -23,18 +23,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, insert
+from sqlalchemy import Connection, Engine, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.document import Document
 from models.run import Step
 from services.db import create_sync_engine_for
+from services.documents.run_outputs import save_output_documents
 
 log = logging.getLogger(__name__)
 STEPS: Table = Step.__table__  # type: ignore[attr-defined]
-DOCUMENTS: Table = Document.__table__  # type: ignore[attr-defined]
 _UPDATED_ON_CONFLICT = ("status", "attempt", "input", "output", "error", "started_at", "finished_at",
                         "duration_ms", "tokens", "cost")
 
@@ -57,7 +56,6 @@ class StepWriter:
         # SQLite: the driver is so fast that SQLAlchemy's per-call work is most of the cost; skip it.
         sqlite_fast_path = engine.dialect.name == "sqlite"
         self._driver_upsert = _DriverStatement.compile(self._upsert, engine) if sqlite_fast_path else None
-        self._insert_documents = insert(DOCUMENTS)
         self._autocommit = engine.dialect.name == "postgresql"
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dwc-step-writer")
         self._connection: Connection | None = None  # touched only by the writer thread
@@ -122,7 +120,7 @@ class StepWriter:
             if latest:
                 connection.execute(self._upsert, list(latest.values()))
             if documents:
-                connection.execute(self._insert_documents, documents)
+                save_output_documents(connection, documents)
 
     def _commit_on_postgres(self, connection: Connection, rows: list[Row], documents: list[Row]) -> None:
         """The connection autocommits: a lone step is one statement and one round trip; more go in a transaction."""
@@ -132,7 +130,7 @@ class StepWriter:
             if rows:  # one row goes as a plain execute: psycopg's executemany pipeline costs more
                 connection.execute(self._upsert, rows[0] if len(rows) == 1 else rows)
             if documents:
-                connection.execute(self._insert_documents, documents)
+                save_output_documents(connection, documents)
         connection.commit()  # ends SQLAlchemy's bookkeeping; the database already committed
 
     def _commit_on_sqlite_driver(self, connection: Connection, parameters: list[tuple[Any, ...]]) -> None:

@@ -16,6 +16,8 @@ class OutputConfig(NodeConfig):
     format: Literal["markdown", "text", "html", "json"] = "markdown"
     title: str = Field(default="", max_length=500, description="Document title (template); default: workflow run.")
     source: str = Field(default="", description="What to save (template); default: the connected nodes' content.")
+    versioned: bool = Field(default=True, description="Each run adds a version to the document the previous run "
+                                                      "wrote (per input document in a batch); off: a new document.")
 
 
 class OutputNode(NodeType[OutputConfig]):
@@ -36,5 +38,10 @@ class OutputNode(NodeType[OutputConfig]):
             except ValueError:
                 content = json.dumps({"content": content}, indent=2, ensure_ascii=False)
         title = ctx.render(config.title).strip() if config.title else ""
-        return NodeOutput(content=content, metadata={"format": config.format, "mime_type": MIME_TYPES[config.format]},
+        metadata = {"format": config.format, "mime_type": MIME_TYPES[config.format]}
+        if config.versioned:
+            source_document = ctx.parameters.get("document_id")
+            metadata["document_key"] = f"{ctx.workflow_id}:{ctx.node_id}" + (
+                f":{source_document}" if source_document else "")
+        return NodeOutput(content=content, metadata=metadata,
                           document_title=title or f"Run {ctx.run_id[:8]} · {ctx.node_id}")

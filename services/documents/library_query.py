@@ -1,0 +1,97 @@
+"""Listing the library: filters, full-text search with highlighted snippets, pagination.
+
+Search reads the same index as ``services/ai/search.py`` (SQLite FTS5 ``documents_fts``,
+PostgreSQL ``search_vector``) with the same query syntax; here it is combined with the filters
+and ranked, a page is cut, and snippets are built for that page only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, Text, Uuid, bindparam, cast, column, func, literal_column, text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models.document import Document, DocumentSource, DocumentsPublic, DocumentStatus
+from models.user import Role, User
+from services import errors
+from services.ai.search import HIGHLIGHT, MAX_QUERY_CHARS, fts5_match
+from services.documents.service import public
+
+
+async def list_documents(actor: User, *, session: AsyncSession, q: str = "", tag: str = "", mime_type: str = "",
+                         source: DocumentSource | None = None, status: DocumentStatus | None = None,
+                         owner_id: uuid.UUID | None = None, created_after: datetime | None = None,
+                         created_before: datetime | None = None, offset: int = 0, limit: int = 50) -> DocumentsPublic:
+    """A page of the documents ``actor`` may see (their own; an admin's ``owner_id`` filter may name anyone's)."""
+    if len(q) > MAX_QUERY_CHARS:
+        raise errors.ValidationFailed(f"The search is {len(q)} characters long; use at most {MAX_QUERY_CHARS}.",
+                                      details=[{"field": "q", "message": f"at most {MAX_QUERY_CHARS} characters"}])
+    if actor.role is not Role.ADMIN:
+        owner_id = actor.id
+    query = select(Document)
+    if owner_id is not None:
+        query = query.where(col(Document.owner_id) == owner_id)
+    if tag.strip():
+        query = query.where(func.lower(cast(col(Document.tags), Text)).like(f'%"{tag.strip().lower()}"%'))
+    if mime_type:
+        query = query.where(col(Document.mime_type) == mime_type)
+    if source is not None:
+        query = query.where(col(Document.source) == source)
+    if status is not None:
+        query = query.where(col(Document.status) == status)
+    if created_after is not None:
+        query = query.where(col(Document.created_at) >= created_after)
+    if created_before is not None:
+        query = query.where(col(Document.created_at) < created_before)
+    dialect = session.get_bind().dialect.name
+    ranked = q.strip() != ""
+    if ranked:
+        searched = _searched(query, q, dialect)
+        if searched is None:
+            return DocumentsPublic(data=[], count=0)
+        query = searched
+    count = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    if not ranked:
+        query = query.order_by(col(Document.updated_at).desc(), col(Document.id))
+    documents = list((await session.exec(query.offset(offset).limit(limit))).all())
+    snippets = await _snippets(session, q, [d.id for d in documents], dialect) if ranked and documents else {}
+    return DocumentsPublic(data=[public(d, snippets.get(d.id)) for d in documents], count=count)
+
+
+def _searched(query: SelectOfScalar[Document], q: str, dialect: str) -> SelectOfScalar[Document] | None:
+    if dialect == "postgresql":
+        tsq = func.websearch_to_tsquery("english", q)
+        vector: ColumnElement[Any] = literal_column("documents.search_vector")
+        return (query.where(vector.op("@@")(tsq))
+                .order_by(func.ts_rank_cd(vector, tsq, 1).desc(), col(Document.id)))
+    match = fts5_match(q)
+    if not match:
+        return None
+    hits = text("SELECT document_id, bm25(documents_fts, 0.0, 10.0, 1.0) AS rank FROM documents_fts "
+                "WHERE documents_fts MATCH :match").bindparams(match=match).columns(
+        column("document_id", Uuid), column("rank", Float)).subquery("hits")
+    return (query.join(hits, hits.c.document_id == col(Document.id))
+            .order_by(hits.c.rank, col(Document.id)))
+
+
+async def _snippets(session: AsyncSession, q: str, ids: list[uuid.UUID], dialect: str) -> dict[uuid.UUID, str]:
+    if dialect == "postgresql":
+        sql = text(f"""SELECT d.id, ts_headline('english', d.title || E'\\n' || d.content,
+                              websearch_to_tsquery('english', :q),
+                              'StartSel="{HIGHLIGHT}", StopSel="{HIGHLIGHT}", MaxWords=30, MinWords=10,
+                               MaxFragments=2, FragmentDelimiter=" … "') AS snippet
+                       FROM documents AS d WHERE d.id IN :ids""")  # noqa: S608 (constants only)
+        params: dict[str, object] = {"q": q, "ids": ids}
+    else:
+        sql = text(f"""SELECT document_id AS id,
+                              snippet(documents_fts, -1, '{HIGHLIGHT}', '{HIGHLIGHT}', '…', 24) AS snippet
+                       FROM documents_fts WHERE documents_fts MATCH :match AND document_id IN :ids""")  # noqa: S608
+        params = {"match": fts5_match(q), "ids": ids}
+    statement = sql.bindparams(bindparam("ids", expanding=True, type_=Uuid)).columns(id=Uuid)
+    rows = (await (await session.connection()).execute(statement, params)).all()
+    return {row.id: row.snippet or "" for row in rows}
