@@ -3,6 +3,16 @@
 import reflex as rx
 
 from dashboard.api.app import create_api
-from dashboard.pages import ai_studio, auth_pages, builder, coming, inbox, overview, settings, workflows  # noqa: F401  (importing registers pages)
+from dashboard.pages import (  # noqa: F401  (importing registers pages)
+    ai_studio,
+    audit,
+    auth_pages,
+    builder,
+    coming,
+    inbox,
+    overview,
+    settings,
+    workflows,
+)
 
 app = rx.App(api_transformer=create_api())

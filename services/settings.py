@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import limits
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -128,6 +129,25 @@ class Settings(BaseSettings):
     webhook_signing_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("WEBHOOK_SIGNING_SECRET"))
     notify_http_timeout_seconds: float = Field(default=15.0, gt=0, le=300,
                                                validation_alias=_env("NOTIFY_HTTP_TIMEOUT_SECONDS"))
+
+    # API rate limits per route family (`limits` notation), per signed-in user or per client IP.
+    rate_limit_enabled: bool = Field(default=True, validation_alias=_env("RATE_LIMIT_ENABLED"))
+    rate_limit_auth: str = Field(default="120/minute", validation_alias=_env("RATE_LIMIT_AUTH"))
+    rate_limit_reads: str = Field(default="1200/minute", validation_alias=_env("RATE_LIMIT_READS"))
+    rate_limit_writes: str = Field(default="600/minute", validation_alias=_env("RATE_LIMIT_WRITES"))
+    rate_limit_execute: str = Field(default="300/minute", validation_alias=_env("RATE_LIMIT_EXECUTE"))
+    rate_limit_ai: str = Field(default="120/minute", validation_alias=_env("RATE_LIMIT_AI"))
+    rate_limit_hooks: str = Field(default="1200/minute", validation_alias=_env("RATE_LIMIT_HOOKS"))
+
+    @field_validator("rate_limit_auth", "rate_limit_reads", "rate_limit_writes", "rate_limit_execute",
+                     "rate_limit_ai", "rate_limit_hooks")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"a rate limit looks like '120/minute' or '10 per second', not {value!r}") from exc
+        return value
 
     @field_validator("jwt_secret")
     @classmethod

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from dashboard.api import ai, analytics, auth, cache, health, hooks, notifications, runs, workflows
+from dashboard.api import ai, analytics, audit, auth, cache, health, hooks, notifications, runs, workflows
 from dashboard.api.errors import ERROR_RESPONSES, error_response, install_error_handlers
 from dashboard.api.guard import API_PREFIX, ApiGuard
+from dashboard.api.rate_limits import RateLimitMiddleware
+from dashboard.api.request_context import RequestContextMiddleware
+from services.auth.api_rate_limits import ApiQuotas, build_api_quotas
 from services.settings import get_settings
 
 PUBLIC_API_PATHS = frozenset(
@@ -17,6 +22,18 @@ PUBLIC_API_PATHS = frozenset(
 
 def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def _quotas_built_on_first_use() -> Callable[[], ApiQuotas | None]:
+    """This app's quotas, read from settings at its first request (tests configure them after building)."""
+    built: list[ApiQuotas | None] = []
+
+    def quotas() -> ApiQuotas | None:
+        if not built:
+            built.append(build_api_quotas())
+        return built[0]
+
+    return quotas
 
 
 def create_api() -> FastAPI:
@@ -41,6 +58,7 @@ def create_api() -> FastAPI:
     v3.include_router(cache.router)
     v3.include_router(notifications.router)
     v3.include_router(notifications.inbox_router)
+    v3.include_router(audit.router)
     api.include_router(v3)
 
     @api.api_route(API_PREFIX + "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -48,6 +66,8 @@ def create_api() -> FastAPI:
     async def unknown_route(path: str) -> object:
         return error_response(404, f"There is no API route '/{path}' here; see /docs for the list.")
 
+    api.add_middleware(RateLimitMiddleware, quotas=_quotas_built_on_first_use())
     api.add_middleware(ApiGuard, public_paths=PUBLIC_API_PATHS, public_prefixes=(f"{API_PREFIX}/hooks/",),
                        max_body_bytes=lambda: get_settings().api_max_body_bytes)
+    api.add_middleware(RequestContextMiddleware)  # outermost: every later layer logs with the request id
     return api
