@@ -14,5 +14,7 @@ from dashboard.pages import (  # noqa: F401  (importing registers pages)
     settings,
     workflows,
 )
+from services.observability.logging import configure_logging
 
+configure_logging()
 app = rx.App(api_transformer=create_api())

@@ -139,6 +139,15 @@ class Settings(BaseSettings):
     rate_limit_ai: str = Field(default="120/minute", validation_alias=_env("RATE_LIMIT_AI"))
     rate_limit_hooks: str = Field(default="1200/minute", validation_alias=_env("RATE_LIMIT_HOOKS"))
 
+    # Observability: /metrics access, multi-process metrics, log format.
+    metrics_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("METRICS_TOKEN"))
+    prometheus_multiproc_dir: str = Field(default="", validation_alias=_env("PROMETHEUS_MULTIPROC_DIR"))
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias=_env("LOG_FORMAT"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))
+
+    # Security headers: HSTS max-age sent on HTTPS answers (0: none).
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, validation_alias=_env("HSTS_MAX_AGE_SECONDS"))
+
     @field_validator("rate_limit_auth", "rate_limit_reads", "rate_limit_writes", "rate_limit_execute",
                      "rate_limit_ai", "rate_limit_hooks")
     @classmethod

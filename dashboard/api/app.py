@@ -10,8 +10,9 @@ from fastapi.routing import APIRoute
 from dashboard.api import ai, analytics, audit, auth, cache, health, hooks, notifications, runs, workflows
 from dashboard.api.errors import ERROR_RESPONSES, error_response, install_error_handlers
 from dashboard.api.guard import API_PREFIX, ApiGuard
+from dashboard.api.observability import ObservabilityMiddleware, metrics_router, route_templates_of
 from dashboard.api.rate_limits import RateLimitMiddleware
-from dashboard.api.request_context import RequestContextMiddleware
+from dashboard.api.security_headers import SecurityHeadersMiddleware
 from services.auth.api_rate_limits import ApiQuotas, build_api_quotas
 from services.settings import get_settings
 
@@ -46,6 +47,7 @@ def create_api() -> FastAPI:
     )
     install_error_handlers(api)
     api.include_router(health.liveness_router)
+    api.include_router(metrics_router)
     v3 = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     v3.include_router(health.router)
     v3.include_router(auth.router)
@@ -69,5 +71,7 @@ def create_api() -> FastAPI:
     api.add_middleware(RateLimitMiddleware, quotas=_quotas_built_on_first_use())
     api.add_middleware(ApiGuard, public_paths=PUBLIC_API_PATHS, public_prefixes=(f"{API_PREFIX}/hooks/",),
                        max_body_bytes=lambda: get_settings().api_max_body_bytes)
-    api.add_middleware(RequestContextMiddleware)  # outermost: every later layer logs with the request id
+    api.add_middleware(SecurityHeadersMiddleware, hsts_max_age=lambda: get_settings().hsts_max_age_seconds)
+    # Outermost: every later layer (and its 401, 413 or 429) logs and counts with the request id.
+    api.add_middleware(ObservabilityMiddleware, templates=route_templates_of(api, _operation_id))
     return api
