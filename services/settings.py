@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import limits
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -145,6 +146,33 @@ class Settings(BaseSettings):
     document_max_unpacked_mb: float = Field(default=200.0, gt=0, validation_alias=_env("DOCUMENT_MAX_UNPACKED_MB"))
     document_extract_timeout_seconds: float = Field(default=120.0, gt=0, le=3600,
                                                     validation_alias=_env("DOCUMENT_EXTRACT_TIMEOUT_SECONDS"))
+    # API rate limits per route family (`limits` notation), per signed-in user or per client IP.
+    rate_limit_enabled: bool = Field(default=True, validation_alias=_env("RATE_LIMIT_ENABLED"))
+    rate_limit_auth: str = Field(default="120/minute", validation_alias=_env("RATE_LIMIT_AUTH"))
+    rate_limit_reads: str = Field(default="1200/minute", validation_alias=_env("RATE_LIMIT_READS"))
+    rate_limit_writes: str = Field(default="600/minute", validation_alias=_env("RATE_LIMIT_WRITES"))
+    rate_limit_execute: str = Field(default="300/minute", validation_alias=_env("RATE_LIMIT_EXECUTE"))
+    rate_limit_ai: str = Field(default="120/minute", validation_alias=_env("RATE_LIMIT_AI"))
+    rate_limit_hooks: str = Field(default="1200/minute", validation_alias=_env("RATE_LIMIT_HOOKS"))
+
+    # Observability: /metrics access, multi-process metrics, log format.
+    metrics_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("METRICS_TOKEN"))
+    prometheus_multiproc_dir: str = Field(default="", validation_alias=_env("PROMETHEUS_MULTIPROC_DIR"))
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias=_env("LOG_FORMAT"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))
+
+    # Security headers: HSTS max-age sent on HTTPS answers (0: none).
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, validation_alias=_env("HSTS_MAX_AGE_SECONDS"))
+
+    @field_validator("rate_limit_auth", "rate_limit_reads", "rate_limit_writes", "rate_limit_execute",
+                     "rate_limit_ai", "rate_limit_hooks")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"a rate limit looks like '120/minute' or '10 per second', not {value!r}") from exc
+        return value
 
     @field_validator("jwt_secret")
     @classmethod

@@ -21,6 +21,7 @@ from services.auth import service as auth
 from services.auth.permissions import Permission, allows
 from services.auth.tokens import decode_access_token
 from services.db import open_session
+from services.observability.context import bind_request, new_request_id
 from services.settings import get_settings
 from state.errors import field_errors, form_message
 
@@ -69,7 +70,11 @@ class AuthState(rx.State):
         return "".join(w[0] for w in words[:2]).upper() or "?"
 
     async def _signed_in_user(self, session: AsyncSession) -> User:
-        """The user behind this tab, refreshing the access token from the cookie when needed."""
+        """The user behind this tab, refreshing the access token from the cookie when needed.
+
+        Binds a fresh request id and the tab's IP for the event, so audit entries and logs carry them.
+        """
+        bind_request(new_request_id(), self.router.session.client_ip)
         try:
             claims = decode_access_token(self._access_token)
         except errors.AuthenticationFailed:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from dashboard.api import ai, analytics, auth, cache, documents, health, hooks, notifications, runs, workflows
+from dashboard.api import ai, analytics, audit, auth, cache, documents, health, hooks, notifications, runs, workflows
 from dashboard.api.errors import ERROR_RESPONSES, error_response, install_error_handlers
 from dashboard.api.guard import API_PREFIX, ApiGuard
+from dashboard.api.observability import ObservabilityMiddleware, metrics_router, route_templates_of
+from dashboard.api.rate_limits import RateLimitMiddleware
+from dashboard.api.security_headers import SecurityHeadersMiddleware
+from services.auth.api_rate_limits import ApiQuotas, build_api_quotas
 from services.settings import get_settings
 
 PUBLIC_API_PATHS = frozenset(
@@ -25,6 +31,18 @@ def _document_upload_limit() -> int:
     return settings.document_max_bytes * settings.document_max_files_per_upload + 64 * 1024
 
 
+def _quotas_built_on_first_use() -> Callable[[], ApiQuotas | None]:
+    """This app's quotas, read from settings at its first request (tests configure them after building)."""
+    built: list[ApiQuotas | None] = []
+
+    def quotas() -> ApiQuotas | None:
+        if not built:
+            built.append(build_api_quotas())
+        return built[0]
+
+    return quotas
+
+
 def create_api() -> FastAPI:
     """Build the API app (one per process; tests build their own)."""
     api = FastAPI(
@@ -35,6 +53,7 @@ def create_api() -> FastAPI:
     )
     install_error_handlers(api)
     api.include_router(health.liveness_router)
+    api.include_router(metrics_router)
     v3 = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     v3.include_router(health.router)
     v3.include_router(auth.router)
@@ -48,6 +67,7 @@ def create_api() -> FastAPI:
     v3.include_router(notifications.router)
     v3.include_router(notifications.inbox_router)
     v3.include_router(documents.router)
+    v3.include_router(audit.router)
     api.include_router(v3)
 
     @api.api_route(API_PREFIX + "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -55,7 +75,11 @@ def create_api() -> FastAPI:
     async def unknown_route(path: str) -> object:
         return error_response(404, f"There is no API route '/{path}' here; see /docs for the list.")
 
+    api.add_middleware(RateLimitMiddleware, quotas=_quotas_built_on_first_use())
     api.add_middleware(ApiGuard, public_paths=PUBLIC_API_PATHS, public_prefixes=(f"{API_PREFIX}/hooks/",),
                        max_body_bytes=lambda: get_settings().api_max_body_bytes,
                        upload_paths={API_PREFIX + documents.UPLOAD_PATH: _document_upload_limit})
+    api.add_middleware(SecurityHeadersMiddleware, hsts_max_age=lambda: get_settings().hsts_max_age_seconds)
+    # Outermost: every later layer (and its 401, 413 or 429) logs and counts with the request id.
+    api.add_middleware(ObservabilityMiddleware, templates=route_templates_of(api, _operation_id))
     return api

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.api.deps import CurrentUser
+from dashboard.api.deps import CurrentUser, SessionDep
 from models.user import User
 from services.auth.permissions import Permission, require
 from services.cache import service as cache
@@ -51,15 +51,15 @@ async def history(_user: CurrentUser) -> list[HitRatioPoint]:
 
 
 @cache_router.post("/clear", response_model=ClearReport)
-async def clear(_user: Admin, body: Annotated[ClearCall | None, Body()] = None) -> ClearReport:
+async def clear(user: Admin, session: SessionDep, body: Annotated[ClearCall | None, Body()] = None) -> ClearReport:
     """Remove every entry, or one namespace's (``{"namespace": "ai"}``)."""
-    return await cache.clear_cache(body.namespace if body else None)
+    return await cache.clear_cache(body.namespace if body else None, actor=user, session=session)
 
 
 @cache_router.post("/optimize", response_model=OptimizeReport)
-async def optimize(_user: Admin) -> OptimizeReport:
+async def optimize(user: Admin, session: SessionDep) -> OptimizeReport:
     """Purge expired entries and report the largest namespaces."""
-    return await cache.optimize_cache()
+    return await cache.optimize_cache(actor=user, session=session)
 
 
 @services_router.get("/status", response_model=ServicesStatus)

@@ -55,7 +55,7 @@ class ApiGuard:
             try:
                 claims = self.decode(_bearer_token(headers.get("authorization", "")))
             except errors.AuthenticationFailed as exc:
-                await _reject(send, 401, exc.code, exc.message, {"WWW-Authenticate": "Bearer"})
+                await reject(send, 401, exc.code, exc.message, {"WWW-Authenticate": "Bearer"})
                 return
             scope.setdefault("state", {})["claims"] = claims
         if scope["method"] in _BODY_METHODS:
@@ -71,7 +71,7 @@ class ApiGuard:
         limit = upload_limit() if upload_limit is not None else self.max_body_bytes()
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _reject(send, 413, "payload_too_large", f"The request body is larger than {limit} bytes.")
+            await reject(send, 413, "payload_too_large", f"The request body is larger than {limit} bytes.")
             return None
         chunks: list[bytes] = []
         size = 0
@@ -82,7 +82,7 @@ class ApiGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _reject(send, 413, "payload_too_large", f"The request body is larger than {limit} bytes.")
+                await reject(send, 413, "payload_too_large", f"The request body is larger than {limit} bytes.")
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -92,7 +92,7 @@ class ApiGuard:
         if upload_limit is not None and _is_multipart(content_type):
             return body
         if body.strip() and not _is_json(content_type):
-            await _reject(send, 415, "unsupported_media_type",
+            await reject(send, 415, "unsupported_media_type",
                           "Send the request body as JSON with 'Content-Type: application/json'.")
             return None
         return body
@@ -119,11 +119,13 @@ def _replay(body: bytes, upstream: Receive) -> Receive:
     return receive
 
 
-async def _reject(send: Send, status: int, code: str, message: str,
-                  extra_headers: dict[str, str] | None = None) -> None:
+async def reject(send: Send, status: int, code: str, message: str, extra_headers: dict[str, str] | None = None,
+                 *, raw_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer at the ASGI level with the standard JSON error body."""
     payload: dict[str, Any] = {"error": {"code": code, "message": message, "details": None}}
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()]
+    headers += raw_headers or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

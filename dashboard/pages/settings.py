@@ -72,6 +72,14 @@ def _services_link() -> rx.Component:
         href="/settings/services", underline="none", width="100%")
 
 
+def _admin_links() -> rx.Component:
+    return rx.hstack(
+        rx.link(rx.button(rx.icon("scroll-text", size=14), "Audit log", variant="soft"), href="/settings/audit"),
+        rx.link(rx.button(rx.icon("activity", size=14), "System", variant="soft"), href="/settings/system"),
+        spacing="3",
+    )
+
+
 @protected_page(route="/settings", title="Settings", on_load=[UsersState.load])
 def settings() -> rx.Component:
     return rx.vstack(
@@ -86,6 +94,7 @@ def settings() -> rx.Component:
             width="100%",
         ),
         rx.cond(UsersState.can_manage_users, _services_link()),
+        rx.cond(UsersState.can_manage_users, _admin_links()),
         rx.cond(UsersState.can_manage_users, _users_admin(),
                 rx.callout("Only admins manage users and roles. Ask an admin if you need more access.",
                            icon="info", width="100%")),

@@ -1,4 +1,8 @@
-"""Writing the audit log. Entries join the caller's transaction; the service commits."""
+"""Writing the audit log. Entries join the caller's transaction; the service commits.
+
+The client IP and request id come from the request context (``services.observability.context``)
+that the API middleware or the UI event bound, unless the caller passes an IP explicitly.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audit import AuditLog
+from services.observability.context import current_client_ip, current_request_id
 
 
 def record_audit(session: AsyncSession, action: str, *, actor_id: uuid.UUID | None, target: str = "",
                  ip: str = "", details: dict[str, Any] | None = None) -> AuditLog:
     """Add an audit entry to ``session`` (flushed with the caller's commit)."""
-    entry = AuditLog(actor_id=actor_id, action=action, target=target[:255], ip=ip[:64], details=details or {})
+    entry = AuditLog(actor_id=actor_id, action=action, target=target[:255], ip=(ip or current_client_ip())[:64],
+                     request_id=current_request_id()[:64], details=details or {})
     session.add(entry)
     return entry
+

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.user import User
+from services.auth.audit import record_audit
+from services.auth.permissions import Permission, require
 from services.cache.cache import Cache
 from services.cache.history import HitRatioPoint
 from services.cache.registry import build_backend
@@ -32,14 +37,28 @@ async def cache_stats() -> CacheStats:
     return await get_cache().stats()
 
 
-async def clear_cache(namespace: str | None = None) -> ClearReport:
-    """Remove one namespace, or every entry when ``namespace`` is ``None`` (counters are kept)."""
-    return await get_cache().clear(namespace)
+async def clear_cache(namespace: str | None = None, *, actor: User | None = None,
+                      session: AsyncSession | None = None) -> ClearReport:
+    """Remove one namespace, or every entry when ``namespace`` is None; audited when given an actor and session."""
+    if actor is not None:
+        require(actor.role, Permission.ADMINISTER)
+    report = await get_cache().clear(namespace)
+    if actor is not None and session is not None:
+        record_audit(session, "cache_cleared", actor_id=actor.id, target=f"cache:{namespace or '*'}",
+                     details={"removed": report.removed})
+        await session.commit()
+    return report
 
 
-async def optimize_cache() -> OptimizeReport:
-    """Purge expired entries and report the largest namespaces."""
-    return await get_cache().optimize()
+async def optimize_cache(*, actor: User | None = None, session: AsyncSession | None = None) -> OptimizeReport:
+    """Purge expired entries and report the largest namespaces; audited when an actor and session are given."""
+    if actor is not None:
+        require(actor.role, Permission.ADMINISTER)
+    report = await get_cache().optimize()
+    if actor is not None and session is not None:
+        record_audit(session, "cache_optimized", actor_id=actor.id, target="cache:*")
+        await session.commit()
+    return report
 
 
 def record_cache_samples() -> None:

@@ -23,6 +23,7 @@ from models.base import utcnow
 from models.notification import ANY, NotificationPreference, Priority
 from models.user import User
 from services import errors
+from services.auth.audit import record_audit
 
 OPTED_OUT = "recipient opted out"
 HELD_FOR_DIGEST = "held for the recipient's digest"
@@ -155,5 +156,7 @@ async def put(actor: User, data: Preferences, *, session: AsyncSession) -> Prefe
         row.quiet_start, row.quiet_end = data.quiet_hours.start, data.quiet_hours.end
         row.timezone = data.quiet_hours.timezone
     session.add_all(rows.values())
+    record_audit(session, "notification_preferences_changed", actor_id=actor.id, target=f"user:{actor.id}",
+                 details={"rules": len(data.rules), "quiet_hours": data.quiet_hours is not None})
     await session.commit()
     return await get(actor, session=session)

@@ -23,6 +23,7 @@ from models.base import utcnow
 from models.notification import Delivery, DeliveryStatus, Notification
 from models.user import User
 from services import errors
+from services.auth.audit import record_audit
 from services.auth.permissions import Permission, allows, require
 from services.notifications import preferences, rendering, templates
 from services.notifications.channels.base import Channel, InvalidRecipient
@@ -189,6 +190,9 @@ async def send(actor: User | None, request: SendRequest, *, session: AsyncSessio
                                               channel=channel.name, priority=request.priority, session=session)
     row = notification_row(channel.name, recipient, user_id, key, content, request, context, actor)
     created = await record_notifications([row], decisions, request.priority.rank, session)
+    if actor is not None and key in created:
+        record_audit(session, "notification_sent", actor_id=actor.id, target=f"notification:{row['id']}",
+                     details={"channel": channel.name})
     await session.commit()
     delivery = created.get(key)
     if delivery is None:
@@ -250,6 +254,9 @@ async def bulk(actor: User, request: BulkRequest, *, session: AsyncSession, chan
                                                   category=request.category, channel=channel.name,
                                                   priority=request.priority, session=session)
         created = await record_notifications(rows, decisions, request.priority.rank, session)
+        if start == 0:
+            record_audit(session, "notification_bulk_sent", actor_id=actor.id, target=f"channel:{channel.name}",
+                         details={"recipients": len(request.recipients)})
         await session.commit()
         summary.duplicates += len(rows) - len(created)
         summary.failed += sum(d["status"] is DeliveryStatus.FAILED for d in created.values())
@@ -318,6 +325,7 @@ async def retry(actor: User, notification_id: uuid.UUID, *, session: AsyncSessio
     if result.rowcount == 0:
         await session.rollback()
         raise errors.Conflict("Only a failed or dead delivery can be retried; this one is queued, sending or sent.")
+    record_audit(session, "notification_retried", actor_id=actor.id, target=f"notification:{notification.id}")
     await session.commit()
     # Read before waking: a sender may pick it up at once, and the answer is "queued again".
     delivery = (await session.exec(select(Delivery).where(col(Delivery.notification_id) == notification.id))).first()

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.notification import NotificationTemplate
 from models.user import User
 from services import errors
+from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
 from services.notifications import rendering
 from services.notifications.channels.base import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
@@ -94,6 +95,7 @@ async def create(actor: User, data: TemplateCreate, *, session: AsyncSession) ->
                               details=[{"field": "name", "message": "taken"}])
     template = NotificationTemplate(**data.model_dump(), version=1, created_by=actor.id)
     session.add(template)
+    record_audit(session, "template_created", actor_id=actor.id, target=f"template:{data.name}")
     await session.commit()
     return template
 
@@ -105,6 +107,8 @@ async def update(actor: User, name: str, data: TemplateWrite, *, session: AsyncS
     _validate(data)
     template = NotificationTemplate(**data.model_dump(), name=name, version=current.version + 1, created_by=actor.id)
     session.add(template)
+    record_audit(session, "template_updated", actor_id=actor.id, target=f"template:{name}",
+                 details={"version": current.version + 1})
     await session.commit()
     return template
 
@@ -113,6 +117,7 @@ async def delete_all_versions(actor: User, name: str, *, session: AsyncSession) 
     require(actor.role, Permission.SEND_NOTIFICATIONS)
     await get(name, session=session)
     await session.exec(delete(NotificationTemplate).where(col(NotificationTemplate.name) == name))
+    record_audit(session, "template_deleted", actor_id=actor.id, target=f"template:{name}")
     await session.commit()
 
 

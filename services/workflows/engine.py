@@ -25,6 +25,7 @@ from typing import Any
 from models.base import utcnow
 from models.run import RunStatus, StepStatus
 from services import errors
+from services.observability.context import bound_run
 from services.settings import get_settings
 from services.workflows.events import RunEventBus
 from services.workflows.graph import Graph, NodeSpec
@@ -57,6 +58,12 @@ class EngineOptions:
 async def execute_run(run_id: uuid.UUID, *, store: RunStore, bus: RunEventBus,
                       options: EngineOptions) -> RunStatus | None:
     """Claim and run ``run_id`` to its end (or pause). None when another worker holds it or it is over."""
+    with bound_run(str(run_id)):
+        return await _claim_and_execute(run_id, store=store, bus=bus, options=options)
+
+
+async def _claim_and_execute(run_id: uuid.UUID, *, store: RunStore, bus: RunEventBus,
+                             options: EngineOptions) -> RunStatus | None:
     claimed = await store.claim(run_id, options.worker_id, options.lease_seconds)
     if claimed is None:
         return None

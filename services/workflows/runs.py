@@ -67,6 +67,9 @@ async def start_run(workflow_id: int, parameters: dict[str, Any], *, session: As
     run = Run(workflow_id=workflow_id, version=version.number, trigger=trigger, parameters=parameters,
               created_by=actor.id if actor else None)
     session.add(run)
+    await session.flush()  # the audit entry names the run
+    record_audit(session, "run_started", actor_id=actor.id if actor else None, target=f"run:{run.id}",
+                 details={"workflow_id": workflow_id, "version": version.number, "trigger": trigger.value})
     await session.commit()
     record_run_started(run.id, workflow_id, actor.id if actor else None, str(trigger))
     await get_dispatcher().enqueue(run.id)

@@ -25,6 +25,7 @@ from models.run import Run, RunStatus, Trigger
 from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import User
 from services import errors
+from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
 from services.db import open_session
 from services.workflows import runs
@@ -59,6 +60,8 @@ async def create_webhook(actor: User, workflow_id: int, *, session: AsyncSession
     token = secrets.token_urlsafe(32)
     hook = WebhookTrigger(workflow_id=workflow_id, token_hash=_hash(token), token_hint=token[:6], created_by=actor.id)
     session.add(hook)
+    record_audit(session, "webhook_created", actor_id=actor.id, target=f"workflow:{workflow_id}",
+                 details={"token_hint": token[:6]})
     await session.commit()
     assert hook.id is not None
     return WebhookCreated(id=hook.id, workflow_id=workflow_id, token=token, url_path=f"/api/v3/hooks/{token}")
@@ -97,6 +100,8 @@ async def create_schedule(actor: User, workflow_id: int, data: ScheduleCreate, *
                         enabled=data.enabled, created_by=actor.id,
                         next_fire_at=next_fire(data.cron, data.timezone, utcnow()))
     session.add(schedule)
+    record_audit(session, "schedule_created", actor_id=actor.id, target=f"workflow:{workflow_id}",
+                 details={"cron": data.cron, "timezone": data.timezone, "enabled": data.enabled})
     await session.commit()
     return schedule
 
@@ -147,6 +152,8 @@ async def create_run_finished_trigger(actor: User, workflow_id: int, source_work
     trigger = RunFinishedTrigger(workflow_id=workflow_id, source_workflow_id=source_workflow_id, on_status=on_status,
                                  created_by=actor.id)
     session.add(trigger)
+    record_audit(session, "run_trigger_created", actor_id=actor.id, target=f"workflow:{workflow_id}",
+                 details={"source_workflow_id": source_workflow_id, "on_status": on_status})
     await session.commit()
     return trigger
 

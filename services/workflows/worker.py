@@ -24,6 +24,7 @@ from services.analytics.hooks import record_run_finished
 from services.analytics.recorder import flush_events
 from services.db import get_engine
 from services.notifications.dispatch import DELIVER_JOB, deliver_notifications_job
+from services.observability.logging import configure_logging
 from services.settings import get_settings
 from services.workflows.engine import EngineOptions, execute_run
 from services.workflows.events import get_event_bus
@@ -115,7 +116,7 @@ def build_worker(redis_url: str, *, concurrency: int) -> Worker[WorkerContext]:
 
 def main() -> None:
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     if not settings.redis_url:
         sys.exit("The worker needs a job queue: set REDIS_URL (without it, `make run` executes runs in-process).")
     asyncio.run(build_worker(settings.redis_url, concurrency=settings.worker_concurrency).start())

@@ -124,7 +124,9 @@ class GoogleProvider(AIProvider):
         connection = self.connection()
         client = await _client(connection)
         try:
-            response = await client.models.embed_content(model=chosen, contents=list(texts))
+            contents: list[types.Content] = [types.Content(parts=[types.Part(text=text)])
+                                                   for text in texts]
+            response = await client.models.embed_content(model=chosen, contents=contents)
         except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
             raise self._failure(exc, connection) from exc
         vectors = [list(item.values or []) for item in response.embeddings or []]

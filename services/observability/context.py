@@ -1,0 +1,61 @@
+"""Who is asking, from where, under which request and run: context variables every log line and audit entry reads.
+
+The API middleware binds the request id and client IP for each HTTP request, a UI event binds them
+for its task, and the engine binds the run id while it executes a run. Context variables follow
+``await`` and tasks created inside them, so nothing has to pass these values by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+request_id_var: ContextVar[str] = ContextVar("dwc_request_id", default="")
+client_ip_var: ContextVar[str] = ContextVar("dwc_client_ip", default="")
+run_id_var: ContextVar[str] = ContextVar("dwc_run_id", default="")
+
+# A caller's X-Request-ID is kept only if it is short and plain, so it cannot forge log lines.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def new_request_id() -> str:
+    """A fresh random request id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def accepted_request_id(offered: str | None) -> str:
+    """The caller's request id when it is safe to echo, else a new one."""
+    if offered and _SAFE_REQUEST_ID.match(offered):
+        return offered
+    return new_request_id()
+
+
+def bind_request(request_id: str, client_ip: str) -> None:
+    """Set the request id and client IP for the rest of the current task."""
+    request_id_var.set(request_id)
+    client_ip_var.set(client_ip)
+
+
+@contextmanager
+def bound_run(run_id: str) -> Iterator[None]:
+    """Within the block, log lines carry ``run_id``."""
+    token = run_id_var.set(run_id)
+    try:
+        yield
+    finally:
+        run_id_var.reset(token)
+
+
+def current_request_id() -> str:
+    return request_id_var.get()
+
+
+def current_client_ip() -> str:
+    return client_ip_var.get()
+
+
+def current_run_id() -> str:
+    return run_id_var.get()
