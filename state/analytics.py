@@ -5,6 +5,7 @@ function, which checks the role (VIEW) itself."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +24,7 @@ from state.errors import form_message
 ALL_WORKFLOWS = "all"
 REPORT_CHOICES = ("off", "daily", "weekly")
 EMPTY = go.Figure()
+ReportRange = Literal["day", "week", "month"]
 
 
 @dataclass
@@ -56,6 +58,9 @@ class AnalyticsState(AuthState):
     @rx.event
     async def load(self) -> None:
         """on_load: the charts for the chosen range and the user's report subscription."""
+        self.error = ""
+        if not self.user_id:  # require_login (the on_load before this one) is sending the visitor to sign in
+            return
         await self._reload()
         try:
             async with open_session() as session:
@@ -98,15 +103,17 @@ class AnalyticsState(AuthState):
         self.loading, self.loaded = False, True
 
     @rx.event
-    async def set_time_range(self, value: str | list[str]) -> None:
+    async def set_time_range(self, value: str | list[str]) -> AsyncIterator[None]:
         chosen = value if isinstance(value, str) else value[0]
-        self.time_range = chosen if chosen in DASHBOARD_RANGES else "week"
+        self.time_range, self.loading = (chosen if chosen in DASHBOARD_RANGES else "week"), True
+        yield  # the spinner shows while the server re-queries
         await self._reload()
         self._note_action("time_range", self.time_range)
 
     @rx.event
-    async def set_workflow(self, value: str) -> None:
-        self.workflow = value if value.isdigit() else ALL_WORKFLOWS
+    async def set_workflow(self, value: str) -> AsyncIterator[None]:
+        self.workflow, self.loading = (value if value.isdigit() else ALL_WORKFLOWS), True
+        yield
         await self._reload()
         self._note_action("workflow_filter", self.workflow)
 
@@ -118,12 +125,12 @@ class AnalyticsState(AuthState):
     async def download_report(self, fmt: Literal["markdown", "html"]) -> rx.event.EventSpec | None:
         """The report of the chosen range (and workflow) as a Markdown or HTML file."""
         workflow_id = int(self.workflow) if self.workflow.isdigit() else None
-        time_range = self.time_range if self.time_range in DASHBOARD_RANGES else "week"
+        time_range: ReportRange = "day" if self.time_range == "day" else "month" if self.time_range == "month" \
+            else "week"
         try:
             async with open_session() as session:
                 user = await self._signed_in_user(session)
-            report = await reports.build_report(user, time_range,  # type: ignore[arg-type]
-                                                workflow_id=workflow_id)
+            report = await reports.build_report(user, time_range, workflow_id=workflow_id)
         except errors.DomainError as exc:
             self.error = form_message(exc)
             return None

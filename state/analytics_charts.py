@@ -19,8 +19,11 @@ from services.analytics.series import TimeSeries
 from services.analytics.summary import Summary
 
 CHART_HEIGHT = 280
+GRID = "rgba(128, 128, 128, 0.25)"
 STATUS_COLOURS = {"succeeded": "#30a46c", "failed": "#e5484d", "cancelled": "#8b8d98", "sent": "#30a46c",
                   "dead": "#e5484d", "queued": "#f5a524", "waiting": "#8e4ec6"}
+# From a faint wash of the accent blue (reads as "nobody" on white and on near-black) to the full colour.
+HEAT_SCALE = [[0.0, "rgba(62, 99, 221, 0.06)"], [1.0, "rgba(62, 99, 221, 1)"]]
 SEVERITY_COLOURS = {"critical": "red", "warning": "amber", "info": "blue"}
 
 
@@ -47,8 +50,12 @@ def _layout(figure: go.Figure, *, y_title: str = "", legend: bool = True, barmod
                          paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=legend,
                          legend={"orientation": "h", "y": -0.2}, hovermode="x unified" if over_time else "closest",
                          yaxis_title=y_title, font={"size": 12})
+    # grid lines that read on white and on near-black alike (the templates' own vanish on a transparent plot)
+    figure.update_xaxes(gridcolor=GRID, zerolinecolor=GRID)
+    figure.update_yaxes(gridcolor=GRID, zerolinecolor=GRID)
     if barmode:
         figure.update_layout(barmode=barmode)
+    figure.layout.template = go.layout.Template()  # none of plotly's default: rx.plotly sets the theme's
     return figure
 
 
@@ -87,10 +94,13 @@ def success_rates(rates: Sequence[WorkflowRate]) -> go.Figure | None:
         x=[r.success_rate for r in rated], y=[r.name for r in rated], orientation="h",
         marker_color=[STATUS_COLOURS["succeeded"] if (r.success_rate or 0) >= 0.9 else "#f5a524"
                       if (r.success_rate or 0) >= 0.7 else STATUS_COLOURS["failed"] for r in rated],
+        text=[f"{r.success_rate:.0%} of {r.runs}" for r in rated], cliponaxis=False,
+        textposition=["outside" if (r.success_rate or 0) < 0.5 else "inside" for r in rated],
         customdata=[[r.runs, r.succeeded, r.failed] for r in rated],
         hovertemplate="%{y}: %{x:.0%} (%{customdata[1]} of %{customdata[0]} runs; %{customdata[2]} failed)"
                       "<extra></extra>"))
-    figure.update_xaxes(tickformat=".0%", range=[0, 1])
+    figure.update_xaxes(tickformat=".0%", range=[0, 1.02], dtick=0.25)
+    figure.update_yaxes(automargin=True)
     return _layout(figure, legend=False)
 
 
@@ -126,7 +136,7 @@ def activity_heatmap(grid: Sequence[Sequence[int]]) -> go.Figure | None:
     if not grid:
         return None
     figure = go.Figure(go.Heatmap(z=[list(row) for row in grid], x=[f"{h:02d}:00" for h in range(24)],
-                                  y=list(WEEKDAYS), colorscale="Blues", hoverongaps=False,
+                                  y=list(WEEKDAYS), colorscale=HEAT_SCALE, hoverongaps=False, xgap=1, ygap=1,
                                   hovertemplate="%{y} %{x} UTC: %{z} active users<extra></extra>"))
     figure.update_yaxes(autorange="reversed")
     return _layout(figure, legend=False)
@@ -166,7 +176,15 @@ def kpi_cards(result: Summary) -> list[KpiCard]:
         tone = "gray"
         if change is not None and better and abs(change) >= 0.005:
             tone = "green" if change * better > 0 else "red"
-        text = "" if change is None else f"{change:+.0%} vs previous period"
+        before = getattr(result.previous, name)
+        if change is not None:
+            text = f"{change:+.0%} vs previous period"
+        elif before in (0, 0.0) and value:
+            text = "up from 0 in the previous period"
+        elif before in (0, 0.0):
+            text = "0 in the previous period too"
+        else:
+            text = ""
         cards.append(KpiCard(label=label, value="—" if value is None else show(value), change=text, tone=tone))
     return cards
 

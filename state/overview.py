@@ -79,6 +79,8 @@ class OverviewState(AuthState):
 
     async def _reload_figures(self) -> None:
         """KPI cards, runs per hour and insights of the last 24 hours (the analytics service checks the role)."""
+        if not self.user_id:  # not signed in: require_login is redirecting
+            return
         try:
             async with open_session() as session:
                 user = await self._signed_in_user(session)

@@ -122,7 +122,7 @@ def analytics() -> rx.Component:
                         width="100%"),
                 spacing="4", width="100%"),
             rx.cond(S.error == "", rx.center(rx.spinner(size="3"), padding="48px", width="100%"),
-                    empty_state("chart-line", "Analytics could not load", "Try again in a moment.")),
+                    empty_state("chart-line", "The figures could not load", "Try again in a moment.")),
         ),
         spacing="4", width="100%",
     )

@@ -56,7 +56,8 @@ def _kpi(page: Page, label: str) -> str:
     return page.get_by_role("group", name=label).locator("[data-kpi-value]").inner_text()
 
 
-def test_the_analytics_page_charts_seeded_runs_and_switches_range(page: Page, seeded: dict[str, int]) -> None:
+def test_the_analytics_page_charts_seeded_runs_and_switches_range(page: Page, app_url: str,
+                                                                  seeded: dict[str, int]) -> None:
     sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto("/analytics")
     runs_chart = page.locator("#chart-runs svg.main-svg").first
@@ -89,6 +90,12 @@ def test_the_analytics_page_charts_seeded_runs_and_switches_range(page: Page, se
     page.get_by_role("option", name=f"{SEED}: blocked fetch").click()
     expect(page.get_by_role("group", name="Success rate").locator("[data-kpi-value]")).to_have_text("0%")
     assert _kpi(page, "Runs") == "2"
+
+    # the page views of this session and the filter changes were recorded as the admin's activity
+    exported = httpx.get(f"{app_url}/api/v3/advanced/analytics/export", headers=_token(app_url), timeout=30,
+                         params={"time_range": "day", "type": ["page_view", "ui_action"]})
+    assert exported.status_code == 200, exported.text
+    assert ",page_view," in exported.text and ",ui_action," in exported.text
 
 
 def test_the_overview_refreshes_when_a_run_finishes(page: Page, app_url: str, seeded: dict[str, int]) -> None:

@@ -37,10 +37,15 @@ async def test_breakdowns_of_a_fixed_event_set(make_workflow: Callable[..., Awai
         event(EventType.NOTIFICATION_FAILED, at(23, 8), channel="slack", status="dead"),
         event(EventType.NOTIFICATION_FAILED, at(23, 9), channel="email", status="queued"),
     ])
-    bins = await breakdowns.duration_distribution(WINDOW)
-    assert [(b.label, b.count) for b in bins] == [("< 100 ms", 1), ("100-500 ms", 1), ("0.5-1 s", 0), ("1-5 s", 0),
-                                                  ("5-30 s", 1), ("30 s-2 min", 0), ("2-10 min", 0), ("≥ 10 min", 1)]
-    assert [b.count for b in await breakdowns.duration_distribution(WINDOW, workflow_id=quiet)] == [0] * 7 + [1]
+    bins = await breakdowns.duration_distribution(WINDOW)  # whole hours: from the rollup's histogram
+    assert [(b.label, b.count) for b in bins] == [
+        ("16 ms-64 ms", 1), ("64 ms-256 ms", 1), ("256 ms-1.02 s", 0), ("1.02 s-4.1 s", 0), ("4.1 s-16.4 s", 1),
+        ("16.4 s-1.09 min", 0), ("1.09 min-4.37 min", 0), ("4.37 min-17.5 min", 1)]
+    edges = Window(at(23, 0, 20), datetime(2026, 11, 24, 23, 59, 30, tzinfo=UTC))  # partial hours: raw events
+    assert [b.count for b in await breakdowns.duration_distribution(edges)] == [1, 0, 0, 1, 0, 0, 1]
+    assert [(b.label, b.count) for b in await breakdowns.duration_distribution(WINDOW, workflow_id=quiet)] == [
+        ("4.37 min-17.5 min", 1)]
+    assert breakdowns.range_label(0) == "< 1 ms" and breakdowns.range_label(1) == "1 ms-4 ms"
 
     rates = await breakdowns.success_by_workflow(WINDOW)
     assert [(r.name, r.runs, r.succeeded, r.failed) for r in rates] == [("Busy", 3, 2, 1), ("Quiet", 1, 1, 0)]
@@ -55,6 +60,11 @@ async def test_breakdowns_of_a_fixed_event_set(make_workflow: Callable[..., Awai
     assert grid[0][0] == 1 and grid[0][13] == 1  # Monday 00:00 (U1) and 13:00 (U2)
     assert grid[1][13] == 1  # Tuesday 13:00: U1 signed in and viewed a page, counted once
     assert grid[1][23] == 1 and sum(map(sum, grid)) == 4
+    assert sum(map(sum, await breakdowns.activity_heatmap(edges))) == 4  # U1's 00:30 run keeps Monday 00:00
+    later = Window(at(23, 0, 40), datetime(2026, 11, 24, 23, 59, 30, tzinfo=UTC))
+    assert (await breakdowns.activity_heatmap(later))[0][0] == 0  # both Monday 00:00 runs are before 00:40
+    only_quiet = await breakdowns.activity_heatmap(WINDOW, workflow_id=quiet)
+    assert only_quiet[1][23] == 1 and sum(map(sum, only_quiet)) == 1
     assert await breakdowns.activity_heatmap(Window(at(20, 0), at(21, 0))) == []
     assert await breakdowns.duration_distribution(Window(at(20, 0), at(21, 0))) == []
 

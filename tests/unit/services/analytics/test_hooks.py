@@ -46,8 +46,10 @@ async def test_sign_in_workflow_edits_and_a_run_with_its_steps_become_events(ana
     await drain()
     recorded = await events()
     kinds = [e["type"] for e in recorded]
-    assert kinds[:3] == ["login", "workflow_created", "workflow_edited"]
+    assert kinds[:4] == ["login", "workflow_created", "workflow_edited", "run_started"]
     assert recorded[0]["user_id"] == user.id and recorded[2]["payload"] == {"version": 2}
+    assert (recorded[3]["run_id"], recorded[3]["workflow_id"], recorded[3]["user_id"], recorded[3]["payload"]) == (
+        run.id, workflow.id, user.id, {"trigger": "api"})
     finished = next(e for e in recorded if e["type"] == "run_finished")
     assert (finished["run_id"], finished["workflow_id"], finished["status"], finished["user_id"]) == (
         run.id, workflow.id, RunStatus.SUCCEEDED.value, user.id)
@@ -76,3 +78,18 @@ async def test_notification_sent_and_failed_deliveries_become_events(analytics_d
     assert await delivery.deliver(failed.delivery_id, channels=channels) is DeliveryStatus.FAILED
     recorded = [(e["type"], e["channel"], e["status"]) for e in await events() if e["channel"]]
     assert recorded == [("notification_sent", "scripted", "sent"), ("notification_failed", "scripted", "failed")]
+
+
+async def test_page_views_and_dashboard_actions_are_user_activity(analytics_db: str) -> None:
+    from services.analytics import hooks
+    from services.analytics.series import timeseries
+    from services.analytics.windows import resolve_window
+
+    user = await make_user(Role.VIEWER)
+    hooks.record_page_view(user.id, "/analytics?next=/x")
+    hooks.record_ui_action(user.id, "analytics.time_range", value="day")
+    recorded = await events()
+    assert [(e["type"], e["payload"]) for e in recorded if e["user_id"] == user.id] == [
+        ("page_view", {"path": "/analytics"}), ("ui_action", {"action": "analytics.time_range", "value": "day"})]
+    active = await timeseries("active_users", bucket="day", window=resolve_window("day"))
+    assert sum(p.value or 0 for s in active.series for p in s.points) == 1  # one user, counted once
