@@ -70,6 +70,9 @@ class Channel(ABC):
     name: ClassVar[str]
     display_name: ClassVar[str]
     settings_names: ClassVar[tuple[str, ...]] = ()
+    # Delays (s) before each attempt when this channel's provider wants its own; None: NOTIFY_RETRY_SCHEDULE.
+    # NOTIFY_RETRY_SCHEDULES overrides it per channel (services.notifications.policy).
+    retry_schedule: ClassVar[tuple[float, ...] | None] = None
 
     @abstractmethod
     def is_configured(self) -> bool:
@@ -82,6 +85,9 @@ class Channel(ABC):
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> SendReceipt:
         """Deliver ``message`` once; raises ChannelFailed on failure."""
+
+    async def after_recorded(self, message: OutgoingMessage, receipt: SendReceipt) -> None:  # noqa: B027
+        """Called once the delivery is recorded ``sent`` (committed): what must follow it (the in-app push)."""
 
     def info(self) -> ChannelInfo:
         return ChannelInfo(name=self.name, display_name=self.display_name, configured=self.is_configured(),
