@@ -30,6 +30,7 @@ from services.analytics.hooks import record_delivery
 from services.db import open_session
 from services.notifications import policy, rate_limits
 from services.notifications.channels.base import Channel, ChannelFailed, OutgoingMessage, SendReceipt
+from services.notifications.digest import DIGEST_CATEGORY, settle_items
 from services.notifications.dispatch import get_delivery_queue
 from services.notifications.lookup import ChannelLookup, registry_channel
 from services.settings import get_settings
@@ -136,7 +137,9 @@ async def _attempt_all(claimed: list[Claimed], channels: ChannelLookup) -> list[
     attempts = await asyncio.gather(*(_send(delivery, notification, channels) for delivery, notification in claimed))
     outcomes = [attempt.outcome for attempt in attempts]
     await _record_sent([(delivery, outcome) for (delivery, _n), outcome in zip(claimed, outcomes, strict=True)
-                        if isinstance(outcome, SendReceipt)])
+                        if isinstance(outcome, SendReceipt)],
+                       digests=[n.id for (_d, n), outcome in zip(claimed, outcomes, strict=True)
+                                if isinstance(outcome, SendReceipt) and n.category == DIGEST_CATEGORY])
     for attempt in attempts:
         if isinstance(attempt.outcome, SendReceipt) and attempt.channel is not None and attempt.message is not None:
             try:
@@ -181,7 +184,8 @@ async def _send(delivery: Delivery, notification: Notification, channels: Channe
         return Attempt(ChannelFailed(f"{type(exc).__name__}: {exc}", retryable=False))
 
 
-async def _record_sent(sent: list[tuple[Delivery, SendReceipt]]) -> None:
+async def _record_sent(sent: list[tuple[Delivery, SendReceipt]], *, digests: list[uuid.UUID]) -> None:
+    """Mark the sent deliveries (and the items of the digests among them) sent, in one transaction."""
     if not sent:
         return
     now = utcnow()
@@ -197,9 +201,12 @@ async def _record_sent(sent: list[tuple[Delivery, SendReceipt]]) -> None:
         await session.exec(update(Notification).where(
             col(Notification.id).in_([delivery.notification_id for delivery, _receipt in sent]),
             col(Notification.delivered_at).is_(None)).values(delivered_at=now))
+        items = await settle_items(session, digests, DeliveryStatus.SENT, now) if digests else []
         await session.commit()
     for delivery, _receipt in sent:
         record_delivery(delivery, DeliveryStatus.SENT)
+    for item in items:
+        record_delivery(item, DeliveryStatus.SENT)
 
 
 async def _record_failure(delivery: Delivery, notification: Notification, reason: str, *, retryable: bool,
@@ -213,12 +220,17 @@ async def _record_failure(delivery: Delivery, notification: Notification, reason
     else:
         status = DeliveryStatus.DEAD if retryable else DeliveryStatus.FAILED
         values |= {"finished_at": now, "next_attempt_at": None}
+    items: list[Delivery] = []
     async with open_session() as session:
         await session.exec(update(Delivery).where(
             col(Delivery.id) == delivery.id, col(Delivery.status) == DeliveryStatus.SENDING)
             .values(status=status, **values))
+        if status is not DeliveryStatus.QUEUED and notification.category == DIGEST_CATEGORY:
+            items = await settle_items(session, [notification.id], status, now, reason)
         await session.commit()
     record_delivery(delivery, status, user_id=notification.user_id, reason=reason)
+    for item in items:
+        record_delivery(item, status, user_id=notification.user_id, reason=reason)
     if status is DeliveryStatus.DEAD and notification.category != ALERT_CATEGORY:
         await alert_admins(delivery, notification, reason)
     return status
