@@ -12,6 +12,7 @@ import uuid
 from typing import ClassVar
 
 from services.notifications.channels.base import Channel, InvalidRecipient, OutgoingMessage, SendReceipt
+from services.notifications.channels.health import ChannelHealth
 from services.notifications.inbox_events import publish_inbox_event
 
 
@@ -23,6 +24,9 @@ class InAppChannel(Channel):
 
     def is_configured(self) -> bool:
         return True
+
+    async def check_health(self) -> ChannelHealth:
+        return ChannelHealth(status="ok", detail="stored in the database, pushed to open tabs")
 
     def normalize_recipient(self, recipient: str) -> str:
         try:

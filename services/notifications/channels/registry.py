@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 
@@ -61,6 +62,14 @@ def get_channel(name: str) -> Channel:
             details=[{"field": "channel", "message": f"unknown channel; choose one of: {available}"}],
         )
     return channel()
+
+
+async def channel_health_infos() -> list[ChannelInfo]:
+    """Every channel's info with a live health check, the checks run concurrently (each bounded)."""
+    channels = [channel() for channel in CHANNELS.values()]
+    checks = await asyncio.gather(*(channel.check_health() for channel in channels))
+    return [channel.info().model_copy(update={"health": health}) for channel, health in zip(channels, checks,
+                                                                                               strict=True)]
 
 
 def channel_infos() -> list[ChannelInfo]:
