@@ -27,6 +27,7 @@ from services.workflows.runtime import QUEUE_NAME
 ServiceState = Literal["ok", "degraded", "down", "not_configured", "configured"]
 ServiceKind = Literal["database", "redis", "queue", "ai_provider", "notification_channel", "cache"]
 PROBE_TIMEOUT_SECONDS = 2.0
+CHANNEL_CHECK_MAX_AGE_SECONDS = 30.0  # live channel checks reused this long (SMTP sessions to the relay)
 T = TypeVar("T")
 
 
@@ -157,7 +158,7 @@ async def ai_provider_statuses() -> list[ServiceStatus]:
 async def notification_channel_statuses() -> list[ServiceStatus]:
     """Each notification channel with its live health check (no test sends; see channels.health)."""
     statuses = []
-    for info in await channel_health_infos():
+    for info in await channel_health_infos(max_age_seconds=CHANNEL_CHECK_MAX_AGE_SECONDS):
         health = info.health
         assert health is not None
         statuses.append(ServiceStatus(

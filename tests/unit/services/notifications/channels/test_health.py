@@ -56,3 +56,13 @@ async def test_every_channel_reports_its_health_and_unconfigured_ones_name_their
     assert health["email"].status == "not_configured"  # type: ignore[union-attr]
     assert "SMTP_HOST" in health["email"].detail  # type: ignore[union-attr]
     assert health["slack"].status == "configured"  # type: ignore[union-attr]
+
+
+async def test_a_recent_check_is_reused_when_the_caller_allows_it(channel_env: SetEnv,
+                                                                  http_peer: RecordingHTTPServer) -> None:
+    channel_env(NTFY_BASE_URL=http_peer.url("/ntfy"))
+    await channel_health_infos()
+    await channel_health_infos(max_age_seconds=60)  # the Services page: no second request to the provider
+    assert len(http_peer.requests) == 1
+    await channel_health_infos()  # the API: checked again
+    assert len(http_peer.requests) == 2
