@@ -135,6 +135,24 @@ def _quiet_hours() -> rx.Component:
     )
 
 
+def _digest_switch(channel: rx.Var[str]) -> rx.Component:
+    return rx.el.label(rx.hstack(
+        rx.switch(checked=P.digest_channels[channel], on_change=lambda on: P.toggle_digest(channel, on),
+                  aria_label="Digest on " + channel),
+        rx.text(channel, size="2"), align="center", spacing="2"))
+
+
+def _digest() -> rx.Component:
+    return rx.vstack(
+        rx.text("Digest", size="2", weight="medium"),
+        hint_text("On a channel in digest mode, low-priority notifications are held and arrive together as one "
+                  "message per period. Normal, high and urgent ones still arrive at once."),
+        rx.hstack(rx.foreach(P.pref_channels, _digest_switch), spacing="4", wrap="wrap", role="group",
+                  aria_label="Digest per channel"),
+        spacing="2", width="100%",
+    )
+
+
 def preferences_tab() -> rx.Component:
     return rx.card(rx.vstack(
         rx.heading("Where notifications reach you", size="3", as_="h2"),
@@ -149,6 +167,8 @@ def preferences_tab() -> rx.Component:
         rx.hstack(rx.input(value=P.new_category, on_change=P.set_new_category, placeholder="billing",
                            aria_label="New category", width="200px"),
                   rx.button("Add category", variant="soft", size="2", on_click=P.add_category), align="center"),
+        rx.divider(),
+        _digest(),
         rx.divider(),
         _quiet_hours(),
         form_alert(P.pref_error),

@@ -34,6 +34,9 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     DEAD = "dead"
+    # Batched into a digest (``provider_message_id`` names the digest notification) that has not gone out yet;
+    # it becomes sent, failed or dead with the digest's own delivery.
+    DIGESTED = "digested"
 
 
 class NotificationTemplate(SQLModel, table=True):

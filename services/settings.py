@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     # Notifications: delivery retries, per-channel send rates, how long a send may take.
     notify_retry_schedule: str = Field(default="0,5,300,1800,7200,18000,36000,36000",
                                        validation_alias=_env("NOTIFY_RETRY_SCHEDULE"))
+    notify_retry_schedules: str = Field(default="", validation_alias=_env("NOTIFY_RETRY_SCHEDULES"))
     notify_rate_limits: str = Field(default="", validation_alias=_env("NOTIFY_RATE_LIMITS"))
     notify_send_timeout_seconds: float = Field(default=60.0, gt=0, le=600,
                                                validation_alias=_env("NOTIFY_SEND_TIMEOUT_SECONDS"))

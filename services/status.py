@@ -19,7 +19,7 @@ from services.ai.health import provider_statuses
 from services.cache.service import cache_stats
 from services.cache.stats import CacheStats
 from services.db import get_engine
-from services.notifications.channels.registry import channel_infos
+from services.notifications.channels.registry import channel_health_infos
 from services.redis_client import get_redis
 from services.settings import get_settings
 from services.workflows.runtime import QUEUE_NAME
@@ -27,6 +27,7 @@ from services.workflows.runtime import QUEUE_NAME
 ServiceState = Literal["ok", "degraded", "down", "not_configured", "configured"]
 ServiceKind = Literal["database", "redis", "queue", "ai_provider", "notification_channel", "cache"]
 PROBE_TIMEOUT_SECONDS = 2.0
+CHANNEL_CHECK_MAX_AGE_SECONDS = 30.0  # live channel checks reused this long (SMTP sessions to the relay)
 T = TypeVar("T")
 
 
@@ -154,11 +155,17 @@ async def ai_provider_statuses() -> list[ServiceStatus]:
             for provider in await provider_statuses(check=False)]
 
 
-def notification_channel_statuses() -> list[ServiceStatus]:
-    """Each notification channel, configured or not (no test sends)."""
-    return [ServiceStatus(name=f"channel:{info.name}", kind="notification_channel",
-                          status="configured" if info.configured else "not_configured", detail=info.display_name)
-            for info in channel_infos()]
+async def notification_channel_statuses() -> list[ServiceStatus]:
+    """Each notification channel with its live health check (no test sends; see channels.health)."""
+    statuses = []
+    for info in await channel_health_infos(max_age_seconds=CHANNEL_CHECK_MAX_AGE_SECONDS):
+        health = info.health
+        assert health is not None
+        statuses.append(ServiceStatus(
+            name=f"channel:{info.name}", kind="notification_channel", status=health.status,
+            latency_ms=health.latency_ms, detail=f"{info.display_name}: {health.detail}" if health.detail
+            else info.display_name, last_error=health.detail if health.status == "down" else ""))
+    return statuses
 
 
 def _cache_service(stats: CacheStats) -> ServiceStatus:
@@ -170,10 +177,10 @@ def _cache_service(stats: CacheStats) -> ServiceStatus:
 
 async def services_status() -> ServicesStatus:
     """Probe every dependency concurrently and put the answers in one report."""
-    database, redis_state, (queue_service, queue), providers, cache = await asyncio.gather(
-        database_status(), redis_status(), queue_status(), ai_provider_statuses(), cache_stats())
-    services = [database, redis_state, queue_service, _cache_service(cache), *providers,
-                *notification_channel_statuses()]
+    database, redis_state, (queue_service, queue), providers, cache, channels = await asyncio.gather(
+        database_status(), redis_status(), queue_status(), ai_provider_statuses(), cache_stats(),
+        notification_channel_statuses())
+    services = [database, redis_state, queue_service, _cache_service(cache), *providers, *channels]
     overall: Literal["ok", "degraded", "down"] = "ok"
     if database.status == "down":
         overall = "down"

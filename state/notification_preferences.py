@@ -2,7 +2,9 @@
 
 The form is a grid: the "all categories" row is each channel's default, a category's row says
 where it differs. Saving stores the fewest rules that mean exactly what the grid shows (the
-service's most-specific-rule-wins order); digest choices made through the API are kept.
+service's most-specific-rule-wins order). A channel in digest mode is an ``*`` rule with ``digest``
+set, and the channel's category rules carry it too (the most specific rule decides); digest
+rules the grid does not show (one category only, made through the API) are kept.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class PreferencesState(AuthState):
     pref_channels: list[str] = []
     pref_categories: list[str] = []
     cells: dict[str, bool] = {}
+    digest_channels: dict[str, bool] = {}
     new_category: str = ""
     quiet_enabled: bool = False
     quiet_start: str = "22:00"
@@ -54,7 +57,12 @@ class PreferencesState(AuthState):
                                               *(r.category for r in prefs.rules if r.category != ANY)})]
         self.cells = {cell_key(c, ch): _effective(prefs.rules, c, ch)
                       for c in self.pref_categories for ch in self.pref_channels}
-        self._digest = [(r.category, r.channel, r.enabled) for r in prefs.rules if r.digest]
+        self.digest_channels = {ch: any(r.digest and r.category == ANY and r.channel == ch for r in prefs.rules)
+                                for ch in self.pref_channels}
+        # Kept as they are: digest rules the switches do not stand for (a category's own, on a channel not
+        # in digest mode as a whole); a digest channel's category rules follow its switch.
+        self._digest = [(r.category, r.channel, r.enabled) for r in prefs.rules
+                        if r.digest and not self.digest_channels.get(r.channel, False)]
         quiet = prefs.quiet_hours
         self.quiet_enabled = quiet is not None
         if quiet is not None:
@@ -76,6 +84,13 @@ class PreferencesState(AuthState):
                 on = self.cells.get(cell_key(category, channel), enabled) if channel != ANY else enabled
                 rule = rules[(category, channel)] = PreferenceRule(category=category, channel=channel, enabled=on)
             rule.digest = True
+        for channel in (ch for ch in self.pref_channels if self.digest_channels.get(ch)):
+            if (ANY, channel) not in rules:
+                rules[(ANY, channel)] = PreferenceRule(category=ANY, channel=channel,
+                                                      enabled=self.cells.get(cell_key(ANY, channel), True))
+            for (_category, rule_channel), rule in rules.items():
+                if rule_channel == channel:
+                    rule.digest = True
         return list(rules.values())
 
     @rx.event
@@ -102,6 +117,11 @@ class PreferencesState(AuthState):
                     cells[cell_key(other, channel)] = on
         cells[cell_key(category, channel)] = on
         self.cells, self.pref_notice = cells, ""
+
+    @rx.event
+    def toggle_digest(self, channel: str, on: bool) -> None:
+        """Batch (or stop batching) the channel's low-priority notifications into the periodic digest."""
+        self.digest_channels, self.pref_notice = {**self.digest_channels, channel: on}, ""
 
     @rx.event
     def set_new_category(self, value: str) -> None:

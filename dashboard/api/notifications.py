@@ -11,7 +11,7 @@ from dashboard.api.deps import CurrentUser, SessionDep
 from services.notifications import inbox, preferences, templates
 from services.notifications import service as notifications
 from services.notifications.channels.base import ChannelInfo
-from services.notifications.lookup import channel_infos
+from services.notifications.lookup import channel_health_infos, channel_infos
 from services.notifications.schemas import (
     BulkRequest,
     BulkSummary,
@@ -46,9 +46,11 @@ async def history(user: CurrentUser, session: SessionDep,
 
 
 @router.get("/channels", response_model=list[ChannelInfo])
-async def list_channels(_user: CurrentUser) -> list[ChannelInfo]:
-    """Every channel and whether it is configured here."""
-    return channel_infos()
+async def list_channels(_user: CurrentUser, check: Annotated[bool, Query(
+        description="Run each channel's live health check (false: only whether it is configured)")] = True,
+) -> list[ChannelInfo]:
+    """Every channel, whether it is configured here, and (by default) whether its provider answers now."""
+    return await channel_health_infos() if check else channel_infos()
 
 
 @router.get("/preferences", response_model=preferences.Preferences)

@@ -101,7 +101,8 @@ def _inbox_tab() -> rx.Component:
 
 
 def _status_badge(status: rx.Var[str]) -> rx.Component:
-    color = rx.match(status, ("sent", "green"), ("failed", "red"), ("dead", "red"), ("sending", "blue"), "gray")
+    color = rx.match(status, ("sent", "green"), ("failed", "red"), ("dead", "red"), ("sending", "blue"),
+                     ("digested", "violet"), "gray")
     return rx.badge(status, color_scheme=color, variant="soft")
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,8 +28,9 @@ from models.notification import Delivery, DeliveryStatus, Notification, Priority
 from models.user import Role, User
 from services.analytics.hooks import record_delivery
 from services.db import open_session
-from services.notifications import policy
-from services.notifications.channels.base import ChannelFailed, OutgoingMessage, SendReceipt
+from services.notifications import policy, rate_limits
+from services.notifications.channels.base import Channel, ChannelFailed, OutgoingMessage, SendReceipt
+from services.notifications.digest import DIGEST_CATEGORY, settle_items
 from services.notifications.dispatch import get_delivery_queue
 from services.notifications.lookup import ChannelLookup, registry_channel
 from services.settings import get_settings
@@ -121,11 +123,29 @@ async def _claim(delivery_id: uuid.UUID, now: datetime) -> Claimed | None:
     return claimed[0] if claimed else None
 
 
+@dataclass(slots=True)
+class Attempt:
+    """One send's outcome, with the channel and message that ``after_recorded`` needs."""
+
+    outcome: SendReceipt | ChannelFailed
+    channel: Channel | None = None
+    message: OutgoingMessage | None = None
+
+
 async def _attempt_all(claimed: list[Claimed], channels: ChannelLookup) -> list[DeliveryStatus]:
     """Send the claimed deliveries concurrently, then record them: the sent ones in one transaction."""
-    outcomes = await asyncio.gather(*(_send(delivery, notification, channels) for delivery, notification in claimed))
+    attempts = await asyncio.gather(*(_send(delivery, notification, channels) for delivery, notification in claimed))
+    outcomes = [attempt.outcome for attempt in attempts]
     await _record_sent([(delivery, outcome) for (delivery, _n), outcome in zip(claimed, outcomes, strict=True)
-                        if isinstance(outcome, SendReceipt)])
+                        if isinstance(outcome, SendReceipt)],
+                       digests=[n.id for (_d, n), outcome in zip(claimed, outcomes, strict=True)
+                                if isinstance(outcome, SendReceipt) and n.category == DIGEST_CATEGORY])
+    for attempt in attempts:
+        if isinstance(attempt.outcome, SendReceipt) and attempt.channel is not None and attempt.message is not None:
+            try:
+                await attempt.channel.after_recorded(attempt.message, attempt.outcome)
+            except Exception:  # the delivery is recorded sent; a lost follow-up (a live push) must not undo that
+                log.warning("after-send step of %s failed", attempt.channel.name, exc_info=True)
     statuses = []
     for (delivery, notification), outcome in zip(claimed, outcomes, strict=True):
         if isinstance(outcome, SendReceipt):
@@ -136,8 +156,10 @@ async def _attempt_all(claimed: list[Claimed], channels: ChannelLookup) -> list[
     return statuses
 
 
-async def _send(delivery: Delivery, notification: Notification, channels: ChannelLookup) -> SendReceipt | ChannelFailed:
+async def _send(delivery: Delivery, notification: Notification, channels: ChannelLookup) -> Attempt:
     """One attempt on the channel: the receipt, or the failure to record (never raises but for cancellation)."""
+    channel: Channel | None = None
+    message: OutgoingMessage | None = None
     try:
         channel = channels(delivery.channel)
         message = OutgoingMessage(
@@ -147,21 +169,23 @@ async def _send(delivery: Delivery, notification: Notification, channels: Channe
             metadata={"notification_id": str(notification.id), "delivery_id": str(delivery.id),
                       "category": notification.category, "run_id": str(notification.run_id or ""),
                       "node_id": notification.node_id or "", "attempt": delivery.attempts})
-        await policy.wait_for_send_slot(delivery.channel)
+        await rate_limits.wait_for_send_slot(delivery.channel)
         try:
-            return await asyncio.wait_for(channel.send(message), get_settings().notify_send_timeout_seconds)
+            receipt = await asyncio.wait_for(channel.send(message), get_settings().notify_send_timeout_seconds)
         except TimeoutError as exc:
             raise ChannelFailed("the channel did not answer in time", retryable=True) from exc
+        return Attempt(receipt, channel, message)
     except ChannelFailed as exc:
-        return exc
+        return Attempt(exc)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug or a bad configuration: record it rather than loop
         log.exception("delivery %s failed unexpectedly", delivery.id)
-        return ChannelFailed(f"{type(exc).__name__}: {exc}", retryable=False)
+        return Attempt(ChannelFailed(f"{type(exc).__name__}: {exc}", retryable=False))
 
 
-async def _record_sent(sent: list[tuple[Delivery, SendReceipt]]) -> None:
+async def _record_sent(sent: list[tuple[Delivery, SendReceipt]], *, digests: list[uuid.UUID]) -> None:
+    """Mark the sent deliveries (and the items of the digests among them) sent, in one transaction."""
     if not sent:
         return
     now = utcnow()
@@ -177,15 +201,18 @@ async def _record_sent(sent: list[tuple[Delivery, SendReceipt]]) -> None:
         await session.exec(update(Notification).where(
             col(Notification.id).in_([delivery.notification_id for delivery, _receipt in sent]),
             col(Notification.delivered_at).is_(None)).values(delivered_at=now))
+        items = await settle_items(session, digests, DeliveryStatus.SENT, now) if digests else []
         await session.commit()
     for delivery, _receipt in sent:
         record_delivery(delivery, DeliveryStatus.SENT)
+    for item in items:
+        record_delivery(item, DeliveryStatus.SENT)
 
 
 async def _record_failure(delivery: Delivery, notification: Notification, reason: str, *, retryable: bool,
                           retry_after: float | None = None) -> DeliveryStatus:
     now = utcnow()
-    delay = policy.next_retry_delay(delivery.attempts, retry_after) if retryable else None
+    delay = policy.next_retry_delay(delivery.attempts, retry_after, channel=delivery.channel) if retryable else None
     values: dict[str, Any] = {"last_error": reason[:2000], "lease_owner": None, "lease_expires_at": None}
     if delay is not None:
         status = DeliveryStatus.QUEUED
@@ -193,12 +220,17 @@ async def _record_failure(delivery: Delivery, notification: Notification, reason
     else:
         status = DeliveryStatus.DEAD if retryable else DeliveryStatus.FAILED
         values |= {"finished_at": now, "next_attempt_at": None}
+    items: list[Delivery] = []
     async with open_session() as session:
         await session.exec(update(Delivery).where(
             col(Delivery.id) == delivery.id, col(Delivery.status) == DeliveryStatus.SENDING)
             .values(status=status, **values))
+        if status is not DeliveryStatus.QUEUED and notification.category == DIGEST_CATEGORY:
+            items = await settle_items(session, [notification.id], status, now, reason)
         await session.commit()
     record_delivery(delivery, status, user_id=notification.user_id, reason=reason)
+    for item in items:
+        record_delivery(item, status, user_id=notification.user_id, reason=reason)
     if status is DeliveryStatus.DEAD and notification.category != ALERT_CATEGORY:
         await alert_admins(delivery, notification, reason)
     return status

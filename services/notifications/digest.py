@@ -5,11 +5,13 @@ recorded like any other, but its delivery is held: ``queued`` with no due time (
 NULL, a state nothing else uses), so no sender picks it up. The maintenance loop calls
 ``send_due_digests`` every second; like Novu's regular digest, a window opens with the first held
 item and closes ``NOTIFY_DIGEST_PERIOD_SECONDS`` later. Then one transaction marks every held
-delivery of that user, channel and address ``sent`` with ``response={"digest": <digest id>}``
-and records the digest: a Notification whose body lists the items, with its own Delivery (due
-now, or when quiet hours end). The digest goes out through the ordinary delivery path, retries
-and dead letters included; its delivery row carries the real outcome. The held rows are claimed
-by compare-and-set, so any number of maintenance loops batch each item once.
+delivery of that user, channel and address ``digested`` (``provider_message_id`` and
+``response={"digest": ...}`` name the digest) and records the digest: a Notification whose body
+lists the items, with its own Delivery (due now, or when quiet hours end). The digest goes out
+through the ordinary delivery path, retries and dead letters included; when its delivery is
+recorded ``sent``, ``failed`` or ``dead``, its items take that status in the same transaction
+(``settle_items``), so an item counts as sent only once the message carrying it went out. The held
+rows are claimed by compare-and-set, so any number of maintenance loops batch each item once.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ async def _record_digest(user_id: uuid.UUID | None, channel: str, recipient: str
     digest_id = uuid.uuid4()
     delivery_ids = [item[0] for item in items]
     claimed = await session.exec(update(Delivery).where(col(Delivery.id).in_(delivery_ids), is_held()).values(
-        status=DeliveryStatus.SENT, response={"digest": str(digest_id)}, sent_at=now, finished_at=now))
+        status=DeliveryStatus.DIGESTED, provider_message_id=str(digest_id), response={"digest": str(digest_id)}))
     if claimed.rowcount != len(delivery_ids):  # another process batched some of them: its digest has them
         await session.rollback()
         return None
@@ -101,6 +103,29 @@ async def _record_digest(user_id: uuid.UUID | None, channel: str, recipient: str
     await session.commit()
     delivery = created.get(row["idempotency_key"])
     return delivery is not None and delivery["dispatched_at"] is not None
+
+
+async def settle_items(session: AsyncSession, digest_ids: list[uuid.UUID], status: DeliveryStatus, now: datetime,
+                       reason: str | None = None) -> list[Delivery]:
+    """The items batched into these digests take the outcome of the digest's delivery; the items changed.
+
+    Runs in the caller's transaction (the one recording the digest's delivery). A digest sent after
+    a manual retry also settles items its earlier failure had marked failed or dead.
+    """
+    waiting = [DeliveryStatus.DIGESTED] + ([DeliveryStatus.FAILED, DeliveryStatus.DEAD]
+                                           if status is DeliveryStatus.SENT else [])
+    items = list((await session.exec(select(Delivery).where(
+        col(Delivery.status).in_(waiting),
+        col(Delivery.provider_message_id).in_([str(digest_id) for digest_id in digest_ids])))).all())
+    if not items:
+        return []
+    values: dict[str, object] = {"status": status, "finished_at": now}
+    if status is DeliveryStatus.SENT:
+        values |= {"sent_at": now, "last_error": None}
+    else:
+        values["last_error"] = f"the digest carrying it was not delivered: {reason or status.value}"[:2000]
+    await session.exec(update(Delivery).where(col(Delivery.id).in_([item.id for item in items])).values(**values))
+    return items
 
 
 def compose_digest(items: list[tuple[str, str, str, datetime]]) -> RenderedContent:

@@ -18,3 +18,8 @@ def registry_channel(name: str) -> Channel:
 def channel_infos() -> list[ChannelInfo]:
     """Every channel with whether this deployment has configured it."""
     return registry.channel_infos()
+
+
+async def channel_health_infos() -> list[ChannelInfo]:
+    """Every channel with a live health check (SMTP session, provider reachable), run concurrently."""
+    return await registry.channel_health_infos()

@@ -65,8 +65,12 @@ async def test_history_of_everyone_is_for_admins_and_editors_see_their_own(
     assert (await live.get(f"{N}/history", headers=admin)).json()["count"] == 1
     assert (await live.get(f"{N}/history", headers=editor)).json()["count"] == 0
     assert (await live.get(f"{N}/history", headers=viewer)).status_code == 403
-    channels = (await live.get(f"{N}/channels", headers=viewer)).json()
-    assert {"email", "in_app"} <= {c["name"] for c in channels}
+    channels = {c["name"]: c for c in (await live.get(f"{N}/channels", headers=viewer)).json()}
+    assert {"email", "in_app"} <= set(channels)
+    assert channels["in_app"]["health"]["status"] == "ok"  # live checks by default
+    assert channels["email"]["health"]["status"] in ("ok", "down", "not_configured")
+    quick = (await live.get(f"{N}/channels", headers=viewer, params={"check": "false"})).json()
+    assert all(c["health"] is None for c in quick)
 
 
 async def _inbox_item(http: httpx.AsyncClient, sender: Headers, queue: InProcessDeliveryQueue, **fields: Any) -> str:

@@ -189,3 +189,35 @@ def test_the_preferences_form_saves_opt_outs_and_quiet_hours(page: Page, app_url
     expect(page.get_by_role("checkbox", name="general on email", exact=True)).not_to_be_checked()
     expect(page.get_by_role("checkbox", name="general on sms", exact=True)).not_to_be_checked()
     expect(page.get_by_role("checkbox", name="general on slack", exact=True)).to_be_checked()
+
+
+def test_the_preferences_form_turns_the_digest_on_per_channel(page: Page, app_url: str) -> None:
+    member = _new_member(app_url)
+    sign_in(page, member, PASSWORD)
+    page.goto("/inbox")
+    page.get_by_role("tab", name="Preferences").click()
+    page.get_by_role("checkbox", name="general on email", exact=True).click()  # a category rule on email too
+    digest_email = page.get_by_role("switch", name="Digest on email", exact=True)
+    expect(digest_email).not_to_be_checked()
+    digest_email.click()
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.get_by_role("status")).to_contain_text("Preferences saved")
+
+    saved = httpx.get(f"{app_url}{API}/advanced/notifications/preferences", timeout=30,
+                      headers={"Authorization": f"Bearer {_token(app_url, member, PASSWORD)}"}).json()
+    rules = {(r["category"], r["channel"]): r for r in saved["rules"]}
+    assert rules[("*", "email")]["digest"] is True and rules[("*", "email")]["enabled"] is True
+    assert rules[("general", "email")] == {"category": "general", "channel": "email", "enabled": False,
+                                           "digest": True}
+    assert not any(rule["digest"] for (_category, channel), rule in rules.items() if channel != "email")
+
+    page.reload()
+    page.get_by_role("tab", name="Preferences").click()
+    expect(page.get_by_role("switch", name="Digest on email", exact=True)).to_be_checked()
+    expect(page.get_by_role("switch", name="Digest on sms", exact=True)).not_to_be_checked()
+    page.get_by_role("switch", name="Digest on email", exact=True).click()
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.get_by_role("status")).to_contain_text("Preferences saved")
+    saved = httpx.get(f"{app_url}{API}/advanced/notifications/preferences", timeout=30,
+                      headers={"Authorization": f"Bearer {_token(app_url, member, PASSWORD)}"}).json()
+    assert not any(rule["digest"] for rule in saved["rules"])

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from services import errors
+from services.notifications.channels.health import ChannelHealth, not_configured
 
 MAX_SUBJECT_CHARS = 500
 MAX_BODY_CHARS = 100_000
@@ -62,6 +63,7 @@ class ChannelInfo(BaseModel):
     display_name: str
     configured: bool
     settings: list[str] = Field(description="The settings this channel reads (names only, never values).")
+    health: ChannelHealth | None = Field(default=None, description="The live check, when one was asked for.")
 
 
 class Channel(ABC):
@@ -70,6 +72,9 @@ class Channel(ABC):
     name: ClassVar[str]
     display_name: ClassVar[str]
     settings_names: ClassVar[tuple[str, ...]] = ()
+    # Delays (s) before each attempt when this channel's provider wants its own; None: NOTIFY_RETRY_SCHEDULE.
+    # NOTIFY_RETRY_SCHEDULES overrides it per channel (services.notifications.policy).
+    retry_schedule: ClassVar[tuple[float, ...] | None] = None
 
     @abstractmethod
     def is_configured(self) -> bool:
@@ -82,6 +87,15 @@ class Channel(ABC):
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> SendReceipt:
         """Deliver ``message`` once; raises ChannelFailed on failure."""
+
+    async def check_health(self) -> ChannelHealth:
+        """Whether the provider answers now (never sends, never raises). Default: configured or not, no live check."""
+        if not self.is_configured():
+            return not_configured(" and ".join(self.settings_names) or "its settings")
+        return ChannelHealth(status="configured", detail="each send is checked on its own (per-recipient URLs)")
+
+    async def after_recorded(self, message: OutgoingMessage, receipt: SendReceipt) -> None:  # noqa: B027
+        """Called once the delivery is recorded ``sent`` (committed): what must follow it (the in-app push)."""
 
     def info(self) -> ChannelInfo:
         return ChannelInfo(name=self.name, display_name=self.display_name, configured=self.is_configured(),

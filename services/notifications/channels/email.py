@@ -12,6 +12,7 @@ import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
 
 from services.notifications.channels.base import Channel, ChannelFailed, InvalidRecipient, OutgoingMessage, SendReceipt
+from services.notifications.channels.health import ChannelHealth, not_configured, smtp_reachable, timed_check
 from services.settings import get_settings
 
 # Metadata keys copied into headers, so a reader (or a mail filter) can find the run that sent it.
@@ -27,6 +28,12 @@ class EmailChannel(Channel):
     def is_configured(self) -> bool:
         settings = get_settings()
         return bool(settings.smtp_host.strip() and settings.smtp_from.strip())
+
+    async def check_health(self) -> ChannelHealth:
+        settings = get_settings()
+        if not self.is_configured():
+            return not_configured("SMTP_HOST and SMTP_FROM")
+        return await timed_check(smtp_reachable(settings.smtp_host.strip(), settings.smtp_port))
 
     def normalize_recipient(self, recipient: str) -> str:
         try:

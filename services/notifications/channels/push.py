@@ -7,6 +7,7 @@ import re
 from typing import Any, Final
 
 from services.notifications.channels.base import Channel, ChannelFailed, InvalidRecipient, OutgoingMessage, SendReceipt
+from services.notifications.channels.health import ChannelHealth, http_reachable, not_configured, timed_check
 from services.notifications.channels.http_delivery import post_direct, raise_for_answer
 from services.settings import get_settings
 
@@ -23,6 +24,11 @@ class PushChannel(Channel):
 
     def is_configured(self) -> bool:
         return bool(get_settings().ntfy_base_url.strip())
+
+    async def check_health(self) -> ChannelHealth:
+        if not self.is_configured():
+            return not_configured("NTFY_BASE_URL")
+        return await timed_check(http_reachable(get_settings().ntfy_base_url.strip()))
 
     def normalize_recipient(self, recipient: str) -> str:
         topic = recipient.strip()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import Iterable
 
 from services import errors
@@ -61,6 +63,25 @@ def get_channel(name: str) -> Channel:
             details=[{"field": "channel", "message": f"unknown channel; choose one of: {available}"}],
         )
     return channel()
+
+
+_last_checked: list[tuple[float, list[ChannelInfo]]] = []
+
+
+async def channel_health_infos(*, max_age_seconds: float = 0.0) -> list[ChannelInfo]:
+    """Every channel's info with a live health check, the checks run concurrently (each bounded).
+
+    ``max_age_seconds``: answers from a check that recent are reused (the Services page refreshes
+    every 10 s per open tab; a relay need not see an SMTP session each time).
+    """
+    if max_age_seconds and _last_checked and time.monotonic() - _last_checked[0][0] < max_age_seconds:
+        return _last_checked[0][1]
+    channels = [channel() for channel in CHANNELS.values()]
+    checks = await asyncio.gather(*(channel.check_health() for channel in channels))
+    infos = [channel.info().model_copy(update={"health": health})
+             for channel, health in zip(channels, checks, strict=True)]
+    _last_checked[:] = [(time.monotonic(), infos)]
+    return infos
 
 
 def channel_infos() -> list[ChannelInfo]:

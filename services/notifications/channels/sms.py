@@ -7,6 +7,7 @@ from typing import Final
 from urllib.parse import quote
 
 from services.notifications.channels.base import Channel, ChannelFailed, InvalidRecipient, OutgoingMessage, SendReceipt
+from services.notifications.channels.health import ChannelHealth, http_reachable, not_configured, timed_check
 from services.notifications.channels.http_delivery import post_direct, raise_for_answer
 from services.settings import get_settings
 
@@ -26,6 +27,11 @@ class SmsChannel(Channel):
         settings = get_settings()
         return bool(settings.twilio_account_sid.strip() and settings.twilio_auth_token.get_secret_value()
                     and settings.twilio_from.strip() and settings.twilio_base_url.strip())
+
+    async def check_health(self) -> ChannelHealth:
+        if not self.is_configured():
+            return not_configured("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM")
+        return await timed_check(http_reachable(get_settings().twilio_base_url.strip()))
 
     def normalize_recipient(self, recipient: str) -> str:
         number = _PHONE_PUNCTUATION.sub("", recipient)

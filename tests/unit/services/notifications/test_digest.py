@@ -69,12 +69,49 @@ async def test_low_priority_sends_in_digest_mode_are_held_and_batched_into_one_d
     assert next(line for line in batch.body.splitlines() if line.startswith("- ")).endswith("[reports] Report 0")
     assert "Body of report 2" in batch.body
     items = await deliveries_of([r.notification_id for r in held])
-    assert {(d.status, d.response["digest"]) for d in items} == {(DeliveryStatus.SENT, str(batch.id))}
+    assert {(d.status, d.provider_message_id, d.response["digest"], d.sent_at) for d in items} == {
+        (DeliveryStatus.DIGESTED, str(batch.id), str(batch.id), None)}  # batched, not sent: nothing went out yet
     assert queue.wakes == 1
     sent = await delivery.deliver_next(channels=channels)
     assert sent is not None and await delivery.deliver_next(channels=channels) is None
     assert [m.subject for m in scripted.sent] == ["Your digest: 3 notifications"]
     assert scripted.sent[0].recipient == reader.email.lower()
+    [digest_delivery] = await deliveries_of([batch.id])
+    items = await deliveries_of([r.notification_id for r in held])
+    assert {(d.status, d.sent_at) for d in items} == {(DeliveryStatus.SENT, digest_delivery.sent_at)}
+
+
+async def test_items_of_a_digest_that_dies_die_with_it_and_are_sent_when_it_is_retried(
+        editor: User, channels: Any, queue: CountingQueue, scripted: ScriptedChannel,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.notifications.channels.base import ChannelFailed
+    from services.notifications.dispatch import use_delivery_queue
+    from tests.settings_env import configure
+
+    reader = await digest_user(preferences.PreferenceRule(category="reports", channel="scripted", digest=True))
+    held = [await send(editor, channels, queue, recipient=reader.email, subject=f"Report {n}") for n in range(2)]
+    assert await digest.send_due_digests(now=utcnow() + DAY, queue=queue) == 1
+    [batch] = await digests()
+    configure(monkeypatch, NOTIFY_RETRY_SCHEDULES="scripted=0")  # one attempt: the first failure is the last
+    scripted.failures = [ChannelFailed("relay down", retryable=True)]
+    use_delivery_queue(CountingQueue())  # the dead-letter alert to admins is queued here, not sent
+    try:
+        assert await delivery.deliver_next(channels=channels) is not None
+    finally:
+        use_delivery_queue(None)
+    items = await deliveries_of([r.notification_id for r in held])
+    assert {d.status for d in items} == {DeliveryStatus.DEAD}
+    assert all(d.last_error and "relay down" in d.last_error for d in items)
+    async with open_session() as session:
+        history = await notifications.history(editor, notifications.HistoryFilter(status=DeliveryStatus.DEAD),
+                                              session=session)
+    assert {item.id for item in history.data} >= {r.notification_id for r in held}
+
+    admin = await make_user(Role.ADMIN)
+    async with open_session() as session:  # from the Sent tab: the digest, not its items, is retried
+        await notifications.retry(admin, batch.id, session=session, queue=queue)
+    assert await delivery.deliver_next(channels=channels) is not None
+    assert {d.status for d in await deliveries_of([r.notification_id for r in held])} == {DeliveryStatus.SENT}
 
 
 async def test_only_low_priority_goes_to_the_digest_and_urgent_never(
