@@ -119,3 +119,21 @@ def test_cancel_retry_and_approve_from_the_run_panel(page: Page, app_url: str) -
     expect(panel.locator("#run-status")).to_contain_text("succeeded", timeout=RUN_MS)
     expect(node(page, "out").get_by_test_id("node-status")).to_have_attribute("data-status", "succeeded")
     expect(panel.get_by_role("button", name="Cancel run")).to_have_count(0)
+
+
+def test_html_in_an_output_document_stays_text(page: Page, app_url: str) -> None:
+    markup = '# Report\n\n<b id="injected">bold</b><img src=x onerror="window.__pwned=1">'
+    graph = {"nodes": [{"id": "draft", "type": "template", "config": {"template": markup}},
+                       {"id": "out", "type": "output", "config": {"title": "Raw HTML"}}],
+             "edges": [{"source": "draft", "target": "out"}]}
+    with admin_api(app_url) as api:
+        workflow_id = create_workflow(api, f"Markup {uuid.uuid4().hex[:6]}", graph)
+        run = api.post(f"/workflows/{workflow_id}/execute", json={"wait": True})
+        assert run.status_code == 200 and run.json()["status"] == "succeeded", run.text
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/runs/{run.json()['id']}")
+    documents = page.get_by_role("region", name="Output documents")
+    expect(documents.get_by_role("heading", name="Report")).to_be_visible()  # Markdown is rendered
+    expect(documents).to_contain_text('<b id="injected">bold</b>')  # HTML is shown as text
+    expect(page.locator("#injected")).to_have_count(0)
+    assert page.evaluate("window.__pwned === undefined")
