@@ -23,7 +23,7 @@ from typing import Any
 
 import reflex as rx
 
-from components.flow import flow_edge, flow_node
+from components.flow import flow_edge
 from models.user import Role
 from models.workflow import GraphUpdate, VersionPublic, WorkflowStatus
 from services import errors
@@ -33,9 +33,10 @@ from services.settings import get_settings
 from services.workflows import service as workflows
 from services.workflows.validation import validate_graph
 from state.auth import AuthState
+from state.canvas import canvas_edges, canvas_node, problems_by_node, upstream_of
 from state.errors import form_message
 from state.node_forms import CATALOGUE, FormField, field_kind, form_fields, parse_field
-from state.node_palette import CATEGORY_COLOURS, PaletteGroup, palette_groups
+from state.node_palette import PaletteGroup, palette_groups
 
 _ROLES_THAT_EDIT = frozenset(r.value for r in Role if allows(r, Permission.EDIT_WORKFLOWS))
 HISTORY_LIMIT = 100
@@ -135,19 +136,13 @@ class BuilderState(AuthState):
             problems: list[dict[str, Any]] = []
         except errors.ValidationFailed as exc:
             problems = list(exc.details or [])
-        by_node: dict[str, list[str]] = {}
-        for problem in problems:
-            if problem.get("node_id"):
-                field_name = str(problem.get("field", "")).removeprefix("config.")
-                by_node.setdefault(str(problem["node_id"]), []).append(f"{field_name}: {problem['message']}")
+        by_node = problems_by_node(problems)
         self.node_errors = by_node
         self.graph_errors = [str(p["message"]) for p in problems if not p.get("node_id")]
-        nodes = [self._flow_node(node) for node in self._graph.get("nodes", [])]
+        nodes = [canvas_node(node, by_node.get(node["id"], [])) for node in self._graph.get("nodes", [])]
         if resend or nodes != self.nodes:
             self.nodes = nodes
-        bad_edges = {(p.get("source"), p.get("target")) for p in problems if "edge" in p}
-        edges = [flow_edge(e["source"], e["target"], e.get("source_handle"),
-                           invalid=(e["source"], e["target"]) in bad_edges) for e in self._graph.get("edges", [])]
+        edges = canvas_edges(self._graph, problems)
         if resend or edges != self.edges:
             self.edges = edges
         self.can_undo, self.can_redo = bool(self._undo), bool(self._redo)
@@ -159,19 +154,10 @@ class BuilderState(AuthState):
         if node is None:
             self.selected_id, self.selected_type, self.selected_label, self.fields = "", "", "", []
             return
-        upstream = sorted(self._upstream(node["id"]))
+        upstream = sorted(upstream_of(self._graph, node["id"]))
         self.selected_type = CATALOGUE.get(node["type"], {}).get("display_name", node["type"])
         self.selected_label = node.get("label", "")
         self.fields = form_fields(node, upstream)
-
-    def _flow_node(self, node: dict[str, Any]) -> dict[str, Any]:
-        entry = CATALOGUE.get(node["type"], {})
-        position = node.get("position") or {}
-        return flow_node(node["id"], x=position.get("x", 0), y=position.get("y", 0), data={
-            "type": node["type"], "title": node.get("label") or entry.get("display_name", node["type"]),
-            "icon": entry.get("icon", "box"), "colour": CATEGORY_COLOURS.get(entry.get("category", ""), "#64748b"),
-            "handles": entry.get("output_handles", ["out"]), "accepts_input": entry.get("accepts_input", True),
-            "errors": self.node_errors.get(node["id"], [])})
 
     def _plain_graph(self) -> dict[str, Any]:
         """``_graph`` as plain JSON data (state attributes come wrapped in Reflex's change-tracking proxies)."""
@@ -179,16 +165,6 @@ class BuilderState(AuthState):
 
     def _node(self, node_id: str) -> dict[str, Any] | None:
         return next((n for n in self._graph.get("nodes", []) if n["id"] == node_id), None)
-
-    def _upstream(self, node_id: str) -> set[str]:
-        seen: set[str] = set()
-        stack = [e["source"] for e in self._graph.get("edges", []) if e["target"] == node_id]
-        while stack:
-            current = stack.pop()
-            if current not in seen:
-                seen.add(current)
-                stack.extend(e["source"] for e in self._graph.get("edges", []) if e["target"] == current)
-        return seen
 
     def _show_versions(self, history: list[VersionPublic]) -> None:
         self.versions = [VersionRow(v.number, v.message, v.created_at.strftime("%Y-%m-%d %H:%M")) for v in history]

@@ -16,6 +16,7 @@ from services.workflows.nodes.registry import catalogue
 
 CATALOGUE: dict[str, dict[str, Any]] = {entry["type"]: entry for entry in catalogue()}
 _COMMON_FIELDS = ("timeout_seconds", "retries", "retry_backoff_seconds")
+HINT_NAMES = 8  # upstream nodes named in a field's hint; a long chain would bury the hint
 _LONG_TEXT = frozenset({"prompt", "system", "template", "message", "body", "source", "instructions"})
 
 
@@ -51,8 +52,10 @@ def form_fields(node: dict[str, Any], upstream: list[str]) -> list[FormField]:
     schema = node_type["config_schema"]
     required = set(schema.get("required", []))
     names = sorted(schema.get("properties", {}), key=lambda n: (n in _COMMON_FIELDS, 0))
-    reads = ("Insert an upstream result with " + ", ".join(f"{{{{ {n}.content }}}}" for n in upstream)
-             if upstream else "No upstream node yet: connect one to use its result.")
+    shown = ", ".join(f"{{{{ {n}.content }}}}" for n in upstream[:HINT_NAMES])
+    more = f" (and {len(upstream) - HINT_NAMES} more upstream nodes)" if len(upstream) > HINT_NAMES else ""
+    reads = (f"Insert an upstream result with {shown}{more}" if upstream else
+             "No upstream node yet: connect one to use its result.")
     hint = reads + " · {{ params.name }} reads a run input."
     result = []
     for name in names:

@@ -125,98 +125,112 @@ function isTyping(target) {
 
 // ctrl/cmd+z undo, ctrl/cmd+shift+z or ctrl/cmd+y redo, ctrl/cmd+s save. Undo inside a text field
 // stays the browser's own; save works everywhere (and never opens the browser's "save page" dialog).
-function useShortcuts(readOnly, handlers) {
-  const latest = useRef(handlers);
-  latest.current = handlers;
+function useShortcuts(readOnly, call) {
   useEffect(() => {
     if (readOnly) return undefined;
     const onKey = (event) => {
       if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
       const key = event.key.toLowerCase();
-      const { onUndo, onRedo, onSave } = latest.current;
       if (key === "s") {
         event.preventDefault();
-        if (onSave) onSave();
+        call("onSave");
       } else if (!isTyping(event.target) && (key === "y" || (key === "z" && event.shiftKey))) {
         event.preventDefault();
-        if (onRedo) onRedo();
+        call("onRedo");
       } else if (!isTyping(event.target) && key === "z") {
         event.preventDefault();
-        if (onUndo) onUndo();
+        call("onUndo");
       }
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
-  }, [readOnly]);
+  }, [readOnly, call]);
 }
 
-export function DwcFlow({
-  nodes: serverNodes, edges: serverEdges, statuses, readOnly, snapToGrid, fitView, onNodesChange, onEdgesChange,
-  onConnect, onNodeClick, onPaneClick, onNodeDragStop, onDropNode, onUndo, onRedo, onSave, ...rest
-}) {
+const FIT_VIEW_OPTIONS = { padding: 0.2, maxZoom: 1 };
+const PRO_OPTIONS = { hideAttribution: true };
+const DELETE_KEYS = ["Backspace", "Delete"];
+const FRAME_STYLE = { width: "100%", height: "100%", contain: "strict" };
+const miniMapColour = (node) => (node.data && node.data.colour) || "#94a3b8";
+
+export function DwcFlow(props) {
+  const { nodes: serverNodes, edges: serverEdges, statuses, readOnly, snapToGrid, fitView } = props;
+  // Reflex hands new handler functions on every render of the page; the canvas calls the latest
+  // through this ref, so its own callbacks stay stable and a page update (say, the side panel
+  // filling in) does not re-render React Flow and its nodes.
+  const latest = useRef(props);
+  latest.current = props;
+  const call = useCallback((name, ...args) => {
+    const handler = latest.current[name];
+    if (handler) handler(...args);
+  }, []);
   const [nodes, setNodes] = useState(() => serverNodes || []);
   const [edges, setEdges] = useState(() => serverEdges || []);
-  const [flow, setFlow] = useState(null);
+  const flow = useRef(null);
   const shown = useMemo(() => withStatuses(nodes, statuses), [nodes, statuses]);
 
   useEffect(() => setNodes((previous) => mergeNodes(previous, serverNodes)), [serverNodes]);
   useEffect(() => setEdges(serverEdges || []), [serverEdges]);
-  useShortcuts(readOnly, { onUndo, onRedo, onSave });
+  useShortcuts(readOnly, call);
 
   const nodesChanged = useCallback((changes) => {
     setNodes((current) => applyNodeChanges(changes, current));
     const removed = changes.filter((c) => c.type === "remove").map((c) => ({ type: "remove", id: c.id }));
-    if (removed.length && onNodesChange) onNodesChange(removed);
-  }, [onNodesChange]);
+    if (removed.length) call("onNodesChange", removed);
+  }, [call]);
 
   const edgesChanged = useCallback((changes) => {
     setEdges((current) => applyEdgeChanges(changes, current));
     const removed = changes.filter((c) => c.type === "remove").map((c) => ({ type: "remove", id: c.id }));
-    if (removed.length && onEdgesChange) onEdgesChange(removed);
-  }, [onEdgesChange]);
+    if (removed.length) call("onEdgesChange", removed);
+  }, [call]);
 
   const connected = useCallback((c) => {
-    if (onConnect) onConnect({ source: c.source, target: c.target, source_handle: c.sourceHandle || null });
-  }, [onConnect]);
+    call("onConnect", { source: c.source, target: c.target, source_handle: c.sourceHandle || null });
+  }, [call]);
 
   const dragStopped = useCallback((_event, _node, dragged) => {
-    if (onNodeDragStop) {
-      onNodeDragStop((dragged || []).map((n) => ({ id: n.id, x: Math.round(n.position.x), y: Math.round(n.position.y) })));
-    }
-  }, [onNodeDragStop]);
+    call("onNodeDragStop",
+      (dragged || []).map((n) => ({ id: n.id, x: Math.round(n.position.x), y: Math.round(n.position.y) })));
+  }, [call]);
 
   const dropped = useCallback((event) => {
     const type = event.dataTransfer.getData(DROP_TYPE);
-    if (!type || !flow || readOnly) return;
+    if (!type || !flow.current || latest.current.readOnly) return;
     event.preventDefault();
-    const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
-    if (onDropNode) onDropNode({ type, x: Math.round(at.x), y: Math.round(at.y) });
-  }, [flow, readOnly, onDropNode]);
+    const at = flow.current.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    call("onDropNode", { type, x: Math.round(at.x), y: Math.round(at.y) });
+  }, [call]);
 
   const draggedOver = useCallback((event) => {
-    if (!readOnly) {
+    if (!latest.current.readOnly) {
       event.preventDefault();
       event.dataTransfer.dropEffect = "copy";
     }
-  }, [readOnly]);
+  }, []);
 
-  return (
-    <div style={{ width: "100%", height: "100%" }} data-testid="flow-canvas" data-read-only={readOnly ? "true" : "false"}>
+  const initialised = useCallback((instance) => { flow.current = instance; }, []);
+  const nodeClicked = useCallback((_event, node) => call("onNodeClick", node.id), [call]);
+  const paneClicked = useCallback(() => call("onPaneClick"), [call]);
+
+  // The same element while nothing it shows changed: React skips the whole canvas subtree.
+  return useMemo(() => (
+    <div style={FRAME_STYLE} data-testid="flow-canvas" data-read-only={readOnly ? "true" : "false"}>
       <style>{SPIN_CSS}</style>
       <ReactFlow
-        nodes={shown} edges={edges} nodeTypes={NODE_TYPES} onInit={setFlow}
+        nodes={shown} edges={edges} nodeTypes={NODE_TYPES} onInit={initialised}
         onNodesChange={nodesChanged} onEdgesChange={edgesChanged} onConnect={readOnly ? undefined : connected}
-        onNodeClick={(_event, node) => onNodeClick && onNodeClick(node.id)}
-        onPaneClick={() => onPaneClick && onPaneClick()}
+        onNodeClick={nodeClicked} onPaneClick={paneClicked}
         onNodeDragStop={dragStopped} onDrop={dropped} onDragOver={draggedOver}
         nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
-        deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
-        snapToGrid={snapToGrid} snapGrid={SNAP} fitView={fitView} fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
-        minZoom={0.1} proOptions={{ hideAttribution: true }} {...rest}>
+        deleteKeyCode={readOnly ? null : DELETE_KEYS}
+        snapToGrid={snapToGrid} snapGrid={SNAP} fitView={fitView} fitViewOptions={FIT_VIEW_OPTIONS}
+        minZoom={0.1} proOptions={PRO_OPTIONS}>
         <Background variant="dots" gap={20} size={1} />
-        <MiniMap pannable zoomable nodeColor={(node) => (node.data && node.data.colour) || "#94a3b8"} />
+        <MiniMap pannable zoomable nodeColor={miniMapColour} />
         <Controls showInteractive={!readOnly} />
       </ReactFlow>
     </div>
-  );
+  ), [shown, edges, readOnly, snapToGrid, fitView, initialised, nodesChanged, edgesChanged, connected, nodeClicked,
+    paneClicked, dragStopped, dropped, draggedOver]);
 }

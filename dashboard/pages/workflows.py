@@ -73,7 +73,9 @@ def _row(row: WorkflowRowView) -> rx.Component:
         rx.table.cell(rx.hstack(rx.foreach(row.tags, lambda tag: rx.badge(
             tag, variant="soft", size="1", cursor="pointer", on_click=S.filter_by_tag(tag))), wrap="wrap")),
         rx.table.cell(rx.badge(row.status, variant="outline")),
-        rx.table.cell(rx.vstack(rx.badge(row.last_run, color_scheme=rx.match(row.last_run, *RUN_COLOURS)),
+        rx.table.cell(rx.vstack(rx.link(rx.badge(row.last_run, color_scheme=rx.match(row.last_run, *RUN_COLOURS)),
+                                        href="/workflows/" + row.id.to_string() + "/runs",
+                                        aria_label="Runs of " + row.name),
                                 rx.text(row.last_run_at, size="1", color=rx.color("gray", 10)), spacing="1")),
         rx.table.cell(row.success_rate),
         rx.table.cell(rx.hstack(

@@ -81,3 +81,59 @@ def test_an_address_naming_no_run_is_refused_clearly(page: Page) -> None:
     expect(page.get_by_role("alert")).to_contain_text("There is no such run")
     page.goto("/runs/not-a-run")
     expect(page.get_by_role("alert")).to_contain_text("does not name a run")
+
+
+APPROVAL_GRAPH = {
+    "nodes": [{"id": "in", "type": "input", "config": {"fields": ["topic"]}, "position": {"x": 0, "y": 0}},
+              {"id": "review", "type": "human_approval", "config": {"instructions": "Check {{ in.topic }}"},
+               "position": {"x": 260, "y": 0}},
+              {"id": "out", "type": "output", "config": {"title": "Approved"}, "position": {"x": 520, "y": 0}}],
+    "edges": [{"source": "in", "target": "review"}, {"source": "review", "target": "out"}]}
+
+
+def test_cancel_retry_and_approve_from_the_run_panel(page: Page, app_url: str) -> None:
+    with admin_api(app_url) as api:
+        workflow_id = create_workflow(api, f"Approvals {uuid.uuid4().hex[:6]}", APPROVAL_GRAPH)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/workflows/{workflow_id}")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_role("dialog").get_by_label("topic").fill("the launch post")
+    page.get_by_role("dialog").get_by_role("button", name="Start run").click()
+
+    panel = page.get_by_role("region", name="Run")
+    expect(panel.locator("#run-status")).to_contain_text("waiting", timeout=RUN_MS)
+    expect(node(page, "review").get_by_test_id("node-status")).to_have_attribute("data-status", "waiting")
+    expect(panel.get_by_role("button", name="Retry")).to_have_count(0)  # only once it has failed or stopped
+
+    # Cancel while it waits; then retry: a new run that stops at the same approval.
+    panel.get_by_role("button", name="Cancel run").click()
+    expect(panel.locator("#run-status")).to_contain_text("cancelled")
+    expect(panel.get_by_role("button", name="Approve")).to_have_count(0)
+    first_run = panel.get_by_role("link", name="Open run").get_attribute("href")
+    panel.get_by_role("button", name="Retry").click()
+    expect(panel.get_by_role("link", name="Open run")).not_to_have_attribute("href", first_run or "")
+    expect(panel.locator("#run-status")).to_contain_text("waiting", timeout=RUN_MS)
+
+    panel.get_by_role("button", name="Approve").click()
+    expect(panel).to_contain_text("Approved: the run continues.")
+    expect(panel.locator("#run-status")).to_contain_text("succeeded", timeout=RUN_MS)
+    expect(node(page, "out").get_by_test_id("node-status")).to_have_attribute("data-status", "succeeded")
+    expect(panel.get_by_role("button", name="Cancel run")).to_have_count(0)
+
+
+def test_html_in_an_output_document_stays_text(page: Page, app_url: str) -> None:
+    markup = '# Report\n\n<b id="injected">bold</b><img src=x onerror="window.__pwned=1">'
+    graph = {"nodes": [{"id": "draft", "type": "template", "config": {"template": markup}},
+                       {"id": "out", "type": "output", "config": {"title": "Raw HTML"}}],
+             "edges": [{"source": "draft", "target": "out"}]}
+    with admin_api(app_url) as api:
+        workflow_id = create_workflow(api, f"Markup {uuid.uuid4().hex[:6]}", graph)
+        run = api.post(f"/workflows/{workflow_id}/execute", json={"wait": True})
+        assert run.status_code == 200 and run.json()["status"] == "succeeded", run.text
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/runs/{run.json()['id']}")
+    documents = page.get_by_role("region", name="Output documents")
+    expect(documents.get_by_role("heading", name="Report")).to_be_visible()  # Markdown is rendered
+    expect(documents).to_contain_text('<b id="injected">bold</b>')  # HTML is shown as text
+    expect(page.locator("#injected")).to_have_count(0)
+    assert page.evaluate("window.__pwned === undefined")

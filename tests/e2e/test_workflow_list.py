@@ -53,3 +53,12 @@ def test_export_duplicate_archive_and_import(page: Page, app_url: str, tmp_path:
     page.wait_for_url(re.compile(r"/workflows/\d+$"))
     expect(page.get_by_role("heading", name=imported_name)).to_be_visible()
     expect(page.locator('[data-testid="flow-node"]')).to_have_count(3)
+
+    # A row's last-run badge leads to the workflow's runs: none yet, and the page says so.
+    page.goto("/workflows")
+    page.get_by_role("combobox").click()  # the status filter still says "archived" in this tab
+    page.get_by_role("option", name="all").click()
+    page.get_by_label("Search workflows").fill(imported_name)
+    page.get_by_role("link", name=f"Runs of {imported_name}").click()
+    expect(page.get_by_role("heading", name=f"Runs of {imported_name}")).to_be_visible()
+    expect(page.get_by_text("No runs yet")).to_be_visible()

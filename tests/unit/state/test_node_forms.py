@@ -34,6 +34,8 @@ def test_form_lists_config_first_retry_settings_last_and_hints_upstream_results(
     assert template.required and template.value == "Hi {{ a.content }}" and template.kind == "textarea"
     assert "{{ a.content }}, {{ b.content }}" in template.hint
     assert fields[2].value == "0"  # the schema's default shows when the config leaves it out
+    many = form_fields(node, [f"n{i:02}" for i in range(20)])[0].hint
+    assert "{{ n07.content }} (and 12 more upstream nodes)" in many and "n08" not in many
     lonely = form_fields({"id": "t", "type": "template", "config": {}}, [])[0]
     assert "No upstream node yet" in lonely.hint
 
