@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, Text, Uuid, bindparam, cast, column, func, literal_column, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select
 
 from models.document import Document, DocumentSource, DocumentsPublic, DocumentStatus
 from models.user import Role, User
@@ -33,7 +33,8 @@ async def list_documents(actor: User, *, session: AsyncSession, q: str = "", tag
                                       details=[{"field": "q", "message": f"at most {MAX_QUERY_CHARS} characters"}])
     if actor.role is not Role.ADMIN:
         owner_id = actor.id
-    query = select(Document)
+    # The total rides along as a window count: one pass over the matches instead of a second COUNT query.
+    query = select(Document, func.count().over().label("total"))
     if owner_id is not None:
         query = query.where(col(Document.owner_id) == owner_id)
     if tag.strip():
@@ -55,15 +56,19 @@ async def list_documents(actor: User, *, session: AsyncSession, q: str = "", tag
         if searched is None:
             return DocumentsPublic(data=[], count=0)
         query = searched
-    count = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     if not ranked:
         query = query.order_by(col(Document.updated_at).desc(), col(Document.id))
-    documents = list((await session.exec(query.offset(offset).limit(limit))).all())
+    rows = (await session.exec(query.offset(offset).limit(limit))).all()
+    documents = [document for document, _ in rows]
+    if rows:
+        count = int(rows[0][1])
+    else:
+        count = (await session.exec(select(func.count()).select_from(query.subquery()))).one() if offset else 0
     snippets = await _snippets(session, q, [d.id for d in documents], dialect) if ranked and documents else {}
     return DocumentsPublic(data=[public(d, snippets.get(d.id)) for d in documents], count=count)
 
 
-def _searched(query: SelectOfScalar[Document], q: str, dialect: str) -> SelectOfScalar[Document] | None:
+def _searched(query: Select[Document, int], q: str, dialect: str) -> Select[Document, int] | None:
     if dialect == "postgresql":
         tsq = func.websearch_to_tsquery("english", q)
         vector: ColumnElement[Any] = literal_column("documents.search_vector")
