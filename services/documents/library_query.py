@@ -33,8 +33,9 @@ async def list_documents(actor: User, *, session: AsyncSession, q: str = "", tag
                                       details=[{"field": "q", "message": f"at most {MAX_QUERY_CHARS} characters"}])
     if actor.role is not Role.ADMIN:
         owner_id = actor.id
-    # The total rides along as a window count: one pass over the matches instead of a second COUNT query.
-    query = select(Document, func.count().over().label("total"))
+    # Ids first, with the total as a window count (one narrow pass over the matches, no second COUNT
+    # query); whole rows are then read for the page only.
+    query = select(col(Document.id), func.count().over().label("total"))
     if owner_id is not None:
         query = query.where(col(Document.owner_id) == owner_id)
     if tag.strip():
@@ -59,7 +60,9 @@ async def list_documents(actor: User, *, session: AsyncSession, q: str = "", tag
     if not ranked:
         query = query.order_by(col(Document.updated_at).desc(), col(Document.id))
     rows = (await session.exec(query.offset(offset).limit(limit))).all()
-    documents = [document for document, _ in rows]
+    ids = [document_id for document_id, _ in rows]
+    loaded = {d.id: d for d in (await session.exec(select(Document).where(col(Document.id).in_(ids)))).all()}
+    documents = [loaded[document_id] for document_id in ids if document_id in loaded]
     if rows:
         count = int(rows[0][1])
     else:
@@ -68,7 +71,7 @@ async def list_documents(actor: User, *, session: AsyncSession, q: str = "", tag
     return DocumentsPublic(data=[public(d, snippets.get(d.id)) for d in documents], count=count)
 
 
-def _searched(query: Select[Document, int], q: str, dialect: str) -> Select[Document, int] | None:
+def _searched(query: Select[uuid.UUID, int], q: str, dialect: str) -> Select[uuid.UUID, int] | None:
     if dialect == "postgresql":
         tsq = func.websearch_to_tsquery("english", q)
         vector: ColumnElement[Any] = literal_column("documents.search_vector")
