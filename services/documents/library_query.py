@@ -2,7 +2,8 @@
 
 Search reads the same index as ``services/ai/search.py`` (SQLite FTS5 ``documents_fts``,
 PostgreSQL ``search_vector``) with the same query syntax; here it is combined with the filters
-and ranked, a page is cut, and snippets are built for that page only.
+and ranked, a page is cut, and snippets are built for that page only (FTS5's ``snippet()`` on
+SQLite; on PostgreSQL in Python, see ``services/documents/snippets.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from models.user import Role, User
 from services import errors
 from services.ai.search import HIGHLIGHT, MAX_QUERY_CHARS, fts5_match
 from services.documents.service import public
+from services.documents.snippets import query_stems, snippet
 
 
 async def list_documents(actor: User, *, session: AsyncSession, q: str = "", tag: str = "", mime_type: str = "",
@@ -67,7 +69,7 @@ async def list_documents(actor: User, *, session: AsyncSession, q: str = "", tag
         count = int(rows[0][1])
     else:
         count = (await session.exec(select(func.count()).select_from(query.subquery()))).one() if offset else 0
-    snippets = await _snippets(session, q, [d.id for d in documents], dialect) if ranked and documents else {}
+    snippets = await _snippets(session, q, documents, dialect) if ranked and documents else {}
     return DocumentsPublic(data=[public(d, snippets.get(d.id)) for d in documents], count=count)
 
 
@@ -87,19 +89,14 @@ def _searched(query: Select[uuid.UUID, int], q: str, dialect: str) -> Select[uui
             .order_by(hits.c.rank, col(Document.id)))
 
 
-async def _snippets(session: AsyncSession, q: str, ids: list[uuid.UUID], dialect: str) -> dict[uuid.UUID, str]:
+async def _snippets(session: AsyncSession, q: str, documents: list[Document], dialect: str) -> dict[uuid.UUID, str]:
     if dialect == "postgresql":
-        sql = text(f"""SELECT d.id, ts_headline('english', d.title || E'\\n' || d.content,
-                              websearch_to_tsquery('english', :q),
-                              'StartSel="{HIGHLIGHT}", StopSel="{HIGHLIGHT}", MaxWords=30, MinWords=10,
-                               MaxFragments=2, FragmentDelimiter=" … "') AS snippet
-                       FROM documents AS d WHERE d.id IN :ids""")  # noqa: S608 (constants only)
-        params: dict[str, object] = {"q": q, "ids": ids}
-    else:
-        sql = text(f"""SELECT document_id AS id,
-                              snippet(documents_fts, -1, '{HIGHLIGHT}', '{HIGHLIGHT}', '…', 24) AS snippet
-                       FROM documents_fts WHERE documents_fts MATCH :match AND document_id IN :ids""")  # noqa: S608
-        params = {"match": fts5_match(q), "ids": ids}
+        stems = query_stems(q)
+        return {d.id: snippet(f"{d.title}\n{d.content}", stems) for d in documents}
+    sql = text(f"""SELECT document_id AS id,
+                          snippet(documents_fts, -1, '{HIGHLIGHT}', '{HIGHLIGHT}', '…', 24) AS snippet
+                   FROM documents_fts WHERE documents_fts MATCH :match AND document_id IN :ids""")  # noqa: S608
     statement = sql.bindparams(bindparam("ids", expanding=True, type_=Uuid)).columns(id=Uuid)
-    rows = (await (await session.connection()).execute(statement, params)).all()
+    rows = (await (await session.connection()).execute(
+        statement, {"match": fts5_match(q), "ids": [d.id for d in documents]})).all()
     return {row.id: row.snippet or "" for row in rows}
