@@ -26,12 +26,14 @@ from models.workflow import GraphUpdate, WorkflowStatus
 from services import errors
 from services.auth.permissions import Permission, allows
 from services.db import open_session
+from services.documents.library_query import ready_documents
 from services.workflows import runs
 from services.workflows import service as workflows
 from services.workflows.events import get_event_bus
 from services.workflows.nodes.registry import catalogue
 from services.workflows.validation import validate_graph
 from state.auth import AuthState
+from state.documents import DocumentChoice
 from state.errors import form_message
 
 _ROLES_THAT_EDIT = frozenset(r.value for r in Role if allows(r, Permission.EDIT_WORKFLOWS))
@@ -178,6 +180,8 @@ class BuilderState(AuthState):
     versions: list[VersionRow] = []
     run_dialog_open: bool = False
     run_fields: list[str] = []
+    run_document_fields: list[str] = []
+    run_documents: list[DocumentChoice] = []
     run_values: dict[str, str] = {}
     run_error: str = ""
     run_id: str = ""
@@ -460,13 +464,20 @@ class BuilderState(AuthState):
     # --- runs ------------------------------------------------------------------------------------------------
 
     @rx.event
-    def open_run_dialog(self) -> None:
+    async def open_run_dialog(self) -> None:
         if self.dirty:
             self.error = "Save your changes first: a run uses the saved version."
             return
         inputs = [n for n in self._graph.get("nodes", []) if n["type"] == "input"]
         names = [str(f) for n in inputs for key in ("fields", "optional_fields") for f in n["config"].get(key, [])]
         self.run_fields, self.run_error, self.run_dialog_open = list(dict.fromkeys(names)), "", True
+        self.run_document_fields = list(dict.fromkeys(str(f) for n in inputs
+                                                      for f in n["config"].get("document_fields", [])))
+        if self.run_document_fields:  # the library's ready documents, to choose from
+            async with open_session() as session:
+                user = await self._signed_in_user(session)
+                found = await ready_documents(user, session=session)
+            self.run_documents = [DocumentChoice(str(document_id), title) for document_id, title in found]
 
     @rx.event
     def set_run_dialog_open(self, is_open: bool) -> None:
@@ -475,7 +486,8 @@ class BuilderState(AuthState):
     @rx.event
     async def start_run(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Run the saved version with the dialog's inputs, then watch it live."""
-        parameters = {name: str(value) for name, value in form.items() if name in self.run_fields and str(value)}
+        allowed = {*self.run_fields, *self.run_document_fields}
+        parameters = {name: str(value) for name, value in form.items() if name in allowed and str(value)}
         try:
             async with open_session() as session:
                 user = await self._signed_in_user(session)

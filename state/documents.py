@@ -55,6 +55,14 @@ class DiffRowView:
 
 
 @dataclass
+class DocumentChoice:
+    """A library document offered as a run input (the builder's run dialog)."""
+
+    id: str
+    title: str
+
+
+@dataclass
 class BatchItemView:
     document_id: str
     status: str

@@ -136,8 +136,10 @@ def _batch_item(item: BatchItemView) -> rx.Component:
 def _batch_bar() -> rx.Component:
     return rx.cond(S.selected.length() > 0, rx.card(rx.vstack(
         rx.hstack(rx.text(S.selected.length(), " selected", weight="medium"),
-                  rx.select(S.workflow_choices, placeholder="Choose a workflow", value=S.batch_workflow,
-                            on_change=S.set_batch_workflow, aria_label="Workflow to run"),
+                  rx.select.root(rx.select.trigger(placeholder="Choose a workflow", aria_label="Workflow to run"),
+                                 rx.select.content(rx.foreach(S.workflow_choices,
+                                                              lambda choice: rx.select.item(choice, value=choice))),
+                                 value=S.batch_workflow, on_change=S.set_batch_workflow),
                   rx.button(rx.icon("play", size=14), "Run workflow on these", on_click=S.run_batch),
                   align="center", spacing="3", wrap="wrap"),
         rx.cond(S.batch_total > 0, rx.vstack(

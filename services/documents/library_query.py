@@ -100,3 +100,11 @@ async def _snippets(session: AsyncSession, q: str, documents: list[Document], di
     rows = (await (await session.connection()).execute(
         statement, {"match": fts5_match(q), "ids": [d.id for d in documents]})).all()
     return {row.id: row.snippet or "" for row in rows}
+
+
+async def ready_documents(actor: User, *, session: AsyncSession, limit: int = 200) -> list[tuple[uuid.UUID, str]]:
+    """(id, title) of ``actor``'s ready documents, newest first: what a run dialog offers as document inputs."""
+    rows = await session.exec(select(col(Document.id), col(Document.title))
+                              .where(col(Document.owner_id) == actor.id, col(Document.status) == DocumentStatus.READY)
+                              .order_by(col(Document.updated_at).desc()).limit(limit))
+    return [(document_id, title) for document_id, title in rows.all()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -66,3 +67,37 @@ def test_uploads_extract_search_and_hostile_content_never_runs(page: Page) -> No
     expect(page.get_by_role("region", name="Document preview")).to_contain_text(f"Quarterly figures {tag}")
     page.get_by_role("tab", name="Versions").click()
     expect(page.get_by_text("Pick two versions")).to_be_visible()
+
+
+def test_a_workflow_runs_on_the_selected_documents_with_per_document_status(page: Page, app_url: str) -> None:
+    tag = uuid.uuid4().hex[:6]
+    login = httpx.post(f"{app_url}/api/v3/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                       timeout=30).json()
+    headers = {"Authorization": f"Bearer {login['access_token']}"}
+    graph = {"nodes": [{"id": "in", "type": "input", "config": {}},
+                       {"id": "sum", "type": "template", "config": {"template": "Shout: {{ in.content | upper }}"}},
+                       {"id": "out", "type": "output", "config": {"title": "Shout {{ in.document.title }}"}}],
+             "edges": [{"source": "in", "target": "sum"}, {"source": "sum", "target": "out"}]}
+    created = httpx.post(f"{app_url}/api/v3/workflows", headers=headers, timeout=30,
+                         json={"name": f"Shouter {tag}", "graph": graph})
+    assert created.status_code == 201, created.text
+    uploaded = httpx.post(f"{app_url}/api/v3/documents", headers=headers, timeout=30,
+                          files=[("files", (f"quiet-{tag}.md", b"quiet words")),
+                                 ("files", (f"calm-{tag}.md", b"calm words"))])
+    assert uploaded.status_code == 201, uploaded.text
+
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto("/documents")
+    for title in (f"quiet-{tag}", f"calm-{tag}"):
+        expect(_row(page, title).get_by_text("ready")).to_be_visible(timeout=60_000)
+        page.get_by_role("checkbox", name=f"Select {title}").click()
+    expect(page.get_by_text("2 selected")).to_be_visible()
+    page.get_by_role("combobox", name="Workflow to run").click()
+    page.get_by_role("option", name=f"{created.json()['id']} · Shouter {tag}").click()
+    page.get_by_role("button", name="Run workflow on these").click()
+
+    progress = page.get_by_role("status", name="Batch progress")
+    expect(progress).to_contain_text("2 of 2 done", timeout=60_000)
+    expect(progress.get_by_text("succeeded")).to_have_count(2)
+    page.get_by_label("Search documents").fill(f"shout {tag}")
+    expect(_row(page, f"Shout quiet-{tag}")).to_be_visible()
