@@ -20,7 +20,8 @@ typecheck:
 
 # Benchmarks (not part of the tests): engine overhead, queue dispatch latency, worker throughput.
 bench:
-	@. scripts/env.sh && scripts/bootstrap.sh requirements-dev.txt && python bench/engine.py && python bench/ai.py && python bench/cache.py && python bench/analytics.py && python bench/notifications.py && python bench/ui.py
+
+	@. scripts/env.sh && scripts/bootstrap.sh requirements-dev.txt && python bench/engine.py && python bench/ai.py && python bench/cache.py && python bench/analytics.py && python bench/notifications.py && python bench/documents.py && python bench/ui.py
 
 clean:
 	rm -rf .web .states .pytest_cache .mypy_cache .ruff_cache

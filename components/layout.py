@@ -21,6 +21,7 @@ class NavItem:
 NAV_ITEMS: Sequence[NavItem] = (
     NavItem("Overview", "/", "layout-dashboard"),
     NavItem("Workflows", "/workflows", "workflow"),
+    NavItem("Documents", "/documents", "file-text"),
     NavItem("AI Studio", "/ai", "sparkles"),
     NavItem("Inbox", "/inbox", "inbox"),
     NavItem("Analytics", "/analytics", "chart-line"),

@@ -10,6 +10,7 @@ from dashboard.pages import (  # noqa: F401  (importing registers pages)
     audit,
     auth_pages,
     builder,
+    documents,
     inbox,
     overview,
     runs,

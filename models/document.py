@@ -148,3 +148,26 @@ class DocumentDiff(SQLModel):
     removed: int
     rows: list[dict[str, Any]]
     unified: str
+
+
+class BatchRunRequest(SQLModel):
+    workflow_id: int
+    document_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+
+
+class BatchRunItem(SQLModel):
+    document_id: uuid.UUID
+    run_id: uuid.UUID | None
+    status: str
+    error: str | None = None
+    output_document_ids: list[uuid.UUID] = Field(default_factory=list)
+
+
+class BatchRunPublic(SQLModel):
+    """One workflow over many documents: a run per document, each with its own status."""
+
+    batch_id: uuid.UUID
+    workflow_id: int
+    items: list[BatchRunItem]
+    done: int
+    total: int

@@ -20,10 +20,12 @@ from models.user import Role
 from services import errors
 from services.auth.permissions import Permission, allows
 from services.db import open_session
+from services.documents.library_query import ready_documents
 from services.workflows import runs
 from services.workflows.events import get_event_bus
 from state.auth import AuthState
 from state.builder import BuilderState
+from state.documents import DocumentChoice
 from state.errors import form_message
 from state.run_format import ACTIVE, CANCELLABLE, FINISHED, RETRYABLE, badge, step_view
 
@@ -37,6 +39,8 @@ class BuilderRunState(AuthState):
 
     run_dialog_open: bool = False
     run_fields: list[str] = []
+    run_document_fields: list[str] = []
+    run_documents: list[DocumentChoice] = []
     run_error: str = ""
     run_notice: str = ""
     run_id: str = ""
@@ -87,6 +91,13 @@ class BuilderRunState(AuthState):
         inputs = [n for n in saved[1].get("nodes", []) if n["type"] == "input"]
         names = [str(f) for n in inputs for key in ("fields", "optional_fields") for f in n["config"].get(key, [])]
         self.run_fields, self.run_error, self.run_dialog_open = list(dict.fromkeys(names)), "", True
+        self.run_document_fields = list(dict.fromkeys(str(f) for n in inputs
+                                                      for f in n["config"].get("document_fields", [])))
+        if self.run_document_fields:  # the library's ready documents, to choose from
+            async with open_session() as session:
+                user = await self._signed_in_user(session)
+                found = await ready_documents(user, session=session)
+            self.run_documents = [DocumentChoice(str(document_id), title) for document_id, title in found]
 
     @rx.event
     def set_run_dialog_open(self, is_open: bool) -> None:
@@ -96,7 +107,8 @@ class BuilderRunState(AuthState):
     async def start_run(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Run the saved version with the dialog's inputs, then watch it live."""
         builder = await self.get_state(BuilderState)
-        parameters = {name: str(value) for name, value in form.items() if name in self.run_fields and str(value)}
+        allowed = {*self.run_fields, *self.run_document_fields}
+        parameters = {name: str(value) for name, value in form.items() if name in allowed and str(value)}
         try:
             async with open_session() as session:
                 user = await self._signed_in_user(session)

@@ -11,6 +11,8 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from dashboard.api.deps import CurrentUser, SessionDep
 from models.document import (
+    BatchRunPublic,
+    BatchRunRequest,
     DocumentDetail,
     DocumentDiff,
     DocumentPublic,
@@ -20,6 +22,7 @@ from models.document import (
     DocumentUpdate,
     DocumentVersionPublic,
 )
+from services.documents import batch
 from services.documents import service as documents
 from services.documents.export import ExportFormat
 from services.documents.library_query import list_documents
@@ -57,6 +60,18 @@ async def list_library(user: CurrentUser, session: SessionDep, q: Annotated[str,
     return await list_documents(user, session=session, q=q, tag=tag, mime_type=mime_type, source=source,
                                 status=status, owner_id=owner_id, created_after=created_after,
                                 created_before=created_before, offset=offset, limit=limit)
+
+
+@router.post("/batch-runs", response_model=BatchRunPublic, status_code=201)
+async def start_batch_run(body: BatchRunRequest, user: CurrentUser, session: SessionDep) -> BatchRunPublic:
+    """Run one workflow over many documents (each run gets ``document_id``); refused documents say why."""
+    return await batch.start_batch(user, body.workflow_id, body.document_ids, session=session)
+
+
+@router.get("/batch-runs/{batch_id}", response_model=BatchRunPublic)
+async def batch_run_status(batch_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> BatchRunPublic:
+    """Each document's run status and the documents it wrote."""
+    return await batch.batch_status(user, batch_id, session=session)
 
 
 @router.get("/{document_id}", response_model=DocumentDetail)

@@ -142,7 +142,14 @@ def _run_dialog() -> rx.Component:
             rx.foreach(R.run_fields, lambda name: rx.vstack(
                 rx.el.label(rx.text(name, size="2", weight="medium"), html_for="run-" + name),
                 rx.text_area(name=name, id="run-" + name, rows="2", width="100%"), spacing="1", width="100%")),
-            rx.cond(R.run_fields.length() == 0, hint_text("This workflow takes no inputs.")),
+            rx.foreach(R.run_document_fields, lambda name: rx.vstack(
+                rx.el.label(rx.text(name, " (document)", size="2", weight="medium"), html_for="run-" + name),
+                rx.el.select(rx.el.option("Choose a document…", value=""),
+                             rx.foreach(R.run_documents, lambda d: rx.el.option(d.title, value=d.id)),
+                             name=name, id="run-" + name, width="100%"),
+                spacing="1", width="100%")),
+            rx.cond((R.run_fields.length() == 0) & (R.run_document_fields.length() == 0),
+                    hint_text("This workflow takes no inputs.")),
             form_alert(R.run_error),
             rx.hstack(rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
                       rx.button(rx.icon("play", size=14), "Start run", type="submit"), justify="end", width="100%"),

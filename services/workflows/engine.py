@@ -197,7 +197,7 @@ class _RunExecution:
         while True:
             ctx = NodeContext(run_id=str(self.run.id), workflow_id=self.run.workflow_id, node_id=node.id,
                               attempt=attempt, parameters=self.run.parameters, upstream=self.outputs,
-                              direct_inputs=self.sources[node.id])
+                              direct_inputs=self.sources[node.id], owner_id=self.run.owner_id)
             output: NodeOutput | None = None
             try:
                 async with asyncio.timeout(timeout):

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import io
-
-from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+from typing import TYPE_CHECKING
 
 from services.documents.extraction.base import Extracted, ExtractionError, Extractor, Limits, Progress, check_pages
 from services.documents.formats import FileKind
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 
 class PdfExtractor(Extractor):
     kind = FileKind.PDF
 
     def extract(self, data: bytes, limits: Limits, progress: Progress) -> Extracted:
+        # Parsers are imported where used: the extraction process loads only the one its file needs.
+        from pypdf import PdfReader
+        from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+
         try:
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not _opens_without_password(reader):
@@ -39,6 +44,8 @@ class PdfExtractor(Extractor):
 
 
 def _opens_without_password(reader: PdfReader) -> bool:
+    from pypdf.errors import PdfReadError, PyPdfError
+
     try:
         return bool(reader.decrypt(""))  # an owner password alone still lets anyone read
     except (PdfReadError, PyPdfError, NotImplementedError, ValueError):
@@ -46,6 +53,8 @@ def _opens_without_password(reader: PdfReader) -> bool:
 
 
 def _title(reader: PdfReader) -> str | None:
+    from pypdf.errors import PdfReadError, PyPdfError
+
     try:
         title = reader.metadata.title if reader.metadata else None
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError):

@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 from services.documents.extraction.base import (
     Extracted,
     ExtractionError,
@@ -28,6 +25,10 @@ class XlsxExtractor(Extractor):
 
     def extract(self, data: bytes, limits: Limits, progress: Progress) -> Extracted:
         check_archive(data, limits, "XLSX file")
+        # Imported where used: the extraction process loads only the parser its file needs.
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):

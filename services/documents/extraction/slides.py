@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 
-from pptx import Presentation
-from pptx.exc import PackageNotFoundError
-
 from services.documents.extraction.base import (
     Extracted,
     ExtractionError,
@@ -26,6 +23,10 @@ class PptxExtractor(Extractor):
 
     def extract(self, data: bytes, limits: Limits, progress: Progress) -> Extracted:
         check_archive(data, limits, "PPTX file")
+        # Imported where used: the extraction process loads only the parser its file needs.
+        from pptx import Presentation
+        from pptx.exc import PackageNotFoundError
+
         try:
             presentation = Presentation(io.BytesIO(data))
             slides = list(presentation.slides)

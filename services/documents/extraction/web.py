@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from bs4 import BeautifulSoup
-from markdownify import markdownify
-
 from services.documents.extraction.base import Extracted, Extractor, Limits, Progress
 from services.documents.extraction.plain import decode_text
 from services.documents.formats import FileKind
@@ -16,6 +13,10 @@ class HtmlExtractor(Extractor):
     kind = FileKind.HTML
 
     def extract(self, data: bytes, limits: Limits, progress: Progress) -> Extracted:
+        # Imported where used: the extraction process loads only the parser its file needs.
+        from bs4 import BeautifulSoup
+        from markdownify import markdownify
+
         soup = BeautifulSoup(decode_text(data), "html.parser")
         title = soup.title.get_text(strip=True) if soup.title else None
         for element in soup.find_all(_DROPPED):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import io
 import zipfile
-
-import docx
-from docx.document import Document as DocxDocument
-from docx.opc.exceptions import PackageNotFoundError
-from docx.table import Table
-from docx.text.paragraph import Paragraph
+from typing import TYPE_CHECKING
 
 from services.documents.extraction.base import Extracted, ExtractionError, Extractor, Limits, Progress, markdown_table
 from services.documents.extraction.zipguard import check_archive
 from services.documents.formats import FileKind
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
 _CHARS_PER_PAGE = 3000  # DOCX keeps no page count; an estimate lets the page cap apply
 
@@ -23,6 +23,11 @@ class DocxExtractor(Extractor):
 
     def extract(self, data: bytes, limits: Limits, progress: Progress) -> Extracted:
         check_archive(data, limits, "DOCX file")
+        # Imported where used: the extraction process loads only the parser its file needs.
+        import docx
+        from docx.opc.exceptions import PackageNotFoundError
+        from docx.table import Table
+
         try:
             document: DocxDocument = docx.Document(io.BytesIO(data))
             blocks = list(document.iter_inner_content())

@@ -69,6 +69,7 @@ class NodeContext:
     decision: Mapping[str, Any] | None = None  # human approval: the decision that resumed the run
     extra_variables: Mapping[str, Any] = field(default_factory=dict)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+    owner_id: uuid.UUID | None = None  # the workflow's owner: whose library document nodes may read
 
     def variables(self) -> dict[str, Any]:
         """The names templates and expressions see."""

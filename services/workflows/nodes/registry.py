@@ -13,6 +13,7 @@ from services.workflows.nodes.delay import DelayNode
 from services.workflows.nodes.http_request import HttpRequestNode
 from services.workflows.nodes.human_approval import HumanApprovalNode
 from services.workflows.nodes.input import InputNode
+from services.workflows.nodes.load_document import LoadDocumentNode
 from services.workflows.nodes.map import MapNode
 from services.workflows.nodes.merge import MergeNode
 from services.workflows.nodes.notify import NotifyNode
@@ -21,7 +22,7 @@ from services.workflows.nodes.template import TemplateNode
 
 NODE_TYPES: tuple[type[NodeType[Any]], ...] = (
     InputNode, OutputNode, AIGenerateNode, AIAnalyzeNode, TemplateNode, ConditionNode, HttpRequestNode,
-    NotifyNode, HumanApprovalNode, DelayNode, MergeNode, MapNode,
+    NotifyNode, HumanApprovalNode, DelayNode, MergeNode, MapNode, LoadDocumentNode,
 )
 
 
