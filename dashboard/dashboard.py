@@ -12,6 +12,7 @@ from dashboard.pages import (  # noqa: F401  (importing registers pages)
     inbox,
     overview,
     settings,
+    system,
     workflows,
 )
 from services.observability.logging import configure_logging
