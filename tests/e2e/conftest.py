@@ -110,8 +110,13 @@ def page(browser: object, app_url: str) -> Iterator[object]:
     context = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(20_000)
     tab = context.new_page()
+    # Every browser test also checks that the Content-Security-Policy blocked nothing the app needs.
+    blocked: list[str] = []
+    tab.on("console", lambda message: blocked.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield tab
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 
 # Two shared cores run the app, PostgreSQL, Redis and the browser: give each expectation more than
