@@ -16,6 +16,7 @@ from dashboard.pages import (  # noqa: F401  (importing registers pages)
     runs,
     services,
     settings,
+    system,
     workflows,
 )
 from services.observability.logging import configure_logging

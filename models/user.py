@@ -39,6 +39,7 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    token_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class UserCreate(SQLModel):

@@ -7,6 +7,7 @@ Names are read as written here (``DATABASE_URL``) or with the ``DWC_`` prefix
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -162,6 +163,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="json", validation_alias=_env("LOG_FORMAT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))
 
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
+    trusted_proxies: str = Field(default="", validation_alias=_env("TRUSTED_PROXIES"))
+
     # Security headers: HSTS max-age sent on HTTPS answers (0: none).
     hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, validation_alias=_env("HSTS_MAX_AGE_SECONDS"))
 
@@ -173,6 +177,14 @@ class Settings(BaseSettings):
             limits.parse(value)
         except ValueError as exc:
             raise ValueError(f"a rate limit looks like '120/minute' or '10 per second', not {value!r}") from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("jwt_secret")

@@ -10,7 +10,12 @@ from fastapi.routing import APIRoute
 from dashboard.api import ai, analytics, audit, auth, cache, documents, health, hooks, notifications, runs, workflows
 from dashboard.api.errors import ERROR_RESPONSES, error_response, install_error_handlers
 from dashboard.api.guard import API_PREFIX, ApiGuard
-from dashboard.api.observability import ObservabilityMiddleware, metrics_router, route_templates_of
+from dashboard.api.observability import (
+    ObservabilityMiddleware,
+    metrics_router,
+    route_templates_of,
+    trusted_networks,
+)
 from dashboard.api.rate_limits import RateLimitMiddleware
 from dashboard.api.security_headers import SecurityHeadersMiddleware
 from services.auth.api_rate_limits import ApiQuotas, build_api_quotas
@@ -81,5 +86,6 @@ def create_api() -> FastAPI:
                        upload_paths={API_PREFIX + documents.UPLOAD_PATH: _document_upload_limit})
     api.add_middleware(SecurityHeadersMiddleware, hsts_max_age=lambda: get_settings().hsts_max_age_seconds)
     # Outermost: every later layer (and its 401, 413 or 429) logs and counts with the request id.
-    api.add_middleware(ObservabilityMiddleware, templates=route_templates_of(api, _operation_id))
+    api.add_middleware(ObservabilityMiddleware, templates=route_templates_of(api, _operation_id),
+                       trusted=lambda: trusted_networks(get_settings().trusted_proxies))
     return api

@@ -14,7 +14,8 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable
-from ipaddress import ip_address
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.routing import APIRoute
@@ -62,21 +63,54 @@ def route_label(scope: Scope, templates: RouteTemplates) -> str:
     return "(pages)"
 
 
+def client_address(peer: str, forwarded_for: str, trusted: list[IPv4Network | IPv6Network]) -> str:
+    """The real client: ``peer``, or, when ``peer`` is a trusted proxy, the nearest untrusted ``X-Forwarded-For`` hop.
+
+    Walking from the right stops at the first address no trusted proxy vouches for, so a client
+    cannot pick its own address by sending a forged header.
+    """
+    hops = [peer] + [hop.strip() for hop in reversed(forwarded_for.split(",")) if hop.strip()]
+    for hop in hops:
+        try:
+            address = ip_address(hop)
+        except ValueError:
+            return hop[:64]
+        if not any(address in network for network in trusted):
+            return hop
+    return hops[-1]
+
+
+@lru_cache(maxsize=8)
+def trusted_networks(text: str) -> list[IPv4Network | IPv6Network]:
+    """``TRUSTED_PROXIES`` parsed: ``"10.0.0.0/8, 127.0.0.1"`` → networks."""
+    return [ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()]
+
+
 class ObservabilityMiddleware:
     """Bind the request context, echo the id, and record the request's metrics."""
 
-    def __init__(self, app: ASGIApp, *, templates: RouteTemplates) -> None:
+    def __init__(self, app: ASGIApp, *, templates: RouteTemplates,
+                 trusted: Callable[[], list[IPv4Network | IPv6Network]] = list) -> None:
         self.app = app
         self.templates = templates
+        self.trusted = trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        offered = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == REQUEST_ID_HEADER), None)
-        request_id = accepted_request_id(offered)
+        headers = dict(scope.get("headers", []))
+        request_id = accepted_request_id(headers[REQUEST_ID_HEADER].decode("latin-1")
+                                         if REQUEST_ID_HEADER in headers else None)
         client = scope.get("client")
-        bind_request(request_id, client[0] if client else "")
+        peer = client[0] if client else ""
+        trusted = self.trusted()
+        if trusted and peer:
+            real = client_address(peer, headers.get(b"x-forwarded-for", b"").decode("latin-1"), trusted)
+            if real != peer:
+                scope["client"] = (real, 0)  # rate limits, audit entries and handlers all see the real client
+                peer = real
+        bind_request(request_id, peer)
         started = time.perf_counter()
         status = 500
 

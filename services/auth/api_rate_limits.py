@@ -1,6 +1,6 @@
 """API request quotas per route family, counted per user (signed in) or per client IP (anonymous).
 
-Built on the ``limits`` library's fixed-window strategy. With ``REDIS_URL`` the counters live in
+Fixed windows counted in the ``limits`` library's storages. With ``REDIS_URL`` the counters live in
 Redis, so every replica shares them; without it they live in this process. When Redis stops
 answering, this process counts alone for ``_REDIS_RETRY_SECONDS`` before trying Redis again: a
 Redis outage degrades the quota to per-process, it never blocks or fails a request.
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 
 from services.settings import Settings, get_settings
@@ -74,13 +73,12 @@ class ApiQuotas:
         if unknown:
             raise ValueError(f"unknown rate-limit families: {sorted(unknown)}")
         self.quotas = quotas
-        self._memory = FixedWindowRateLimiter(MemoryStorage())
-        self._shared: FixedWindowRateLimiter | None = None
+        self._memory: Storage = MemoryStorage()
+        self._shared: Storage | None = None
         if redis_url:
-            storage: Storage = RedisStorage(_redis_storage_uri(redis_url), implementation="redispy",
-                                            wrap_exceptions=True, key_prefix=key_prefix,
-                                            socket_timeout=0.25, socket_connect_timeout=0.25)
-            self._shared = FixedWindowRateLimiter(storage)
+            self._shared = RedisStorage(_redis_storage_uri(redis_url), implementation="redispy",
+                                        wrap_exceptions=True, key_prefix=key_prefix,
+                                        socket_timeout=0.25, socket_connect_timeout=0.25)
         self._redis_down_until = 0.0
 
     @property
@@ -102,13 +100,15 @@ class ApiQuotas:
         return await self._decide(self._memory, item, family, identity)
 
     @staticmethod
-    async def _decide(limiter: FixedWindowRateLimiter, item: RateLimitItem, family: str,
-                      identity: str) -> QuotaDecision:
-        allowed = await limiter.hit(item, family, identity)
-        stats = await limiter.get_window_stats(item, family, identity)
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
-        return QuotaDecision(family=family, allowed=allowed, limit=item.amount, remaining=max(0, stats.remaining),
-                             reset_seconds=reset, window_seconds=item.get_expiry())
+    async def _decide(storage: Storage, item: RateLimitItem, family: str, identity: str) -> QuotaDecision:
+        # What FixedWindowRateLimiter.hit does (one INCR with expiry), keeping the count it returns,
+        # so a request costs two round trips (INCR, TTL) instead of the strategy's three.
+        key = item.key_for(family, identity)
+        count = await storage.incr(key, item.get_expiry(), amount=1)
+        reset = max(0, math.ceil(await storage.get_expiry(key) - time.time()))
+        return QuotaDecision(family=family, allowed=count <= item.amount, limit=item.amount,
+                             remaining=max(0, item.amount - count), reset_seconds=reset,
+                             window_seconds=item.get_expiry())
 
 
 def build_api_quotas(settings: Settings | None = None) -> ApiQuotas | None:

@@ -99,7 +99,7 @@ def _issue_pair(user: User, *, family_id: uuid.UUID, session: AsyncSession) -> T
     secret = tokens.new_refresh_secret()
     session.add(RefreshToken(user_id=user.id, family_id=family_id, token_hash=tokens.hash_refresh_secret(secret),
                              expires_at=utcnow() + tokens.refresh_lifetime()))
-    access = tokens.issue_access_token(user.id, user.role)
+    access = tokens.issue_access_token(user.id, user.role, user.token_generation)
     return TokenPair(access_token=access.token, refresh_token=secret, expires_in=access.expires_in)
 
 
@@ -148,6 +148,9 @@ async def logout(user_id: uuid.UUID, refresh_token: str | None, *, session: Asyn
         await session.exec(update(RefreshToken)
                            .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
                            .values(revoked_at=utcnow()))
+        # Every access token issued so far stops working too, not only when it expires.
+        await session.exec(update(User).where(col(User.id) == user_id)
+                           .values(token_generation=User.token_generation + 1))
     record_audit(session, "logout", actor_id=user_id, target=f"user:{user_id}", ip=ip,
                  details={"scope": "session" if refresh_token else "all"})
     await session.commit()
@@ -158,6 +161,8 @@ async def authenticate(claims: tokens.AccessClaims, *, session: AsyncSession) ->
     user = await session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise errors.AuthenticationFailed("This account is no longer active; sign in again.")
+    if claims.generation != user.token_generation:
+        raise errors.AuthenticationFailed("This sign-in was ended (signed out everywhere); sign in again.")
     return user
 
 
@@ -196,6 +201,8 @@ async def update_user(actor: User, user_id: uuid.UUID, changes: UserUpdate, *, s
         record_audit(session, "activate" if changes.is_active else "deactivate", actor_id=actor.id,
                      target=f"user:{user.id}", ip=ip)
         user.is_active = changes.is_active
+        if not changes.is_active:
+            user.token_generation += 1  # tokens from before stay dead if the account comes back
     if changes.full_name is not None:
         user.full_name = changes.full_name.strip()
     user.updated_at = utcnow()

@@ -34,6 +34,7 @@ class AccessClaims:
     role: Role
     jti: str
     expires_at: int
+    generation: int = 0  # the user's token generation when issued; "sign out everywhere" moves it on
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +47,12 @@ def _key() -> OctKey:
     return OctKey.import_key(get_settings().signing_secret())
 
 
-def issue_access_token(user_id: uuid.UUID, role: Role) -> IssuedAccessToken:
-    """Sign an access token for ``user_id`` valid for ``ACCESS_TOKEN_MINUTES``."""
+def issue_access_token(user_id: uuid.UUID, role: Role, generation: int = 0) -> IssuedAccessToken:
+    """Sign an access token for ``user_id`` valid for ``ACCESS_TOKEN_MINUTES``, of token ``generation``."""
     lifetime = get_settings().access_token_minutes * 60
     now = int(utcnow().timestamp())
     claims = {"sub": str(user_id), "role": role.value, "iat": now, "exp": now + lifetime,
-              "jti": uuid.uuid4().hex, "iss": _ISSUER}
+              "jti": uuid.uuid4().hex, "iss": _ISSUER, "gen": generation}
     token = jwt.encode({"alg": _ALGORITHM}, claims, _key(), algorithms=[_ALGORITHM])
     return IssuedAccessToken(token=token, expires_in=lifetime)
 
@@ -66,7 +67,7 @@ def decode_access_token(token: str) -> AccessClaims:
         registry.validate(decoded.claims)
         claims = decoded.claims
         return AccessClaims(user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]), jti=str(claims["jti"]),
-                            expires_at=int(claims["exp"]))
+                            expires_at=int(claims["exp"]), generation=int(claims.get("gen", 0)))
     except (JoseError, ValueError, KeyError, TypeError) as exc:
         message = "Your session has expired; sign in again." if "expired" in str(exc).lower() else (
             "The access token is not valid; sign in again.")

@@ -10,14 +10,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dashboard.api.app import create_api
 from dashboard.api.deps import get_session
+from dashboard.api.observability import client_address, trusted_networks
 from models.ai_usage import AIUsage
 from models.run import Run, Trigger
 from services.observability.logging import build_handler
-from services.settings import get_settings
+from services.settings import Settings, get_settings
 from tests.api.conftest import Headers
 from tests.settings_env import configure
 
@@ -139,3 +141,22 @@ async def test_security_headers_on_every_answer(client: httpx.AsyncClient) -> No
     docs = await client.get("/docs")
     assert "https://cdn.jsdelivr.net" in docs.headers["Content-Security-Policy"]
     assert "cdn.jsdelivr.net" not in (await client.get("/health")).headers["Content-Security-Policy"]
+
+
+def test_the_client_is_the_nearest_hop_no_trusted_proxy_vouches_for() -> None:
+    trusted = trusted_networks("10.0.0.0/8, 127.0.0.1")
+    assert client_address("10.0.0.2", "203.0.113.7", trusted) == "203.0.113.7"
+    assert client_address("10.0.0.2", "1.2.3.4, 203.0.113.7, 10.0.0.9", trusted) == "203.0.113.7"  # 1.2.3.4 forged
+    assert client_address("198.51.100.1", "203.0.113.7", trusted) == "198.51.100.1"  # not a proxy: header ignored
+    assert client_address("10.0.0.2", "", trusted) == "10.0.0.2"
+    with pytest.raises(ValidationError):
+        Settings(trusted_proxies="10.0.0.0/8, not-a-network")
+
+
+async def test_audit_entries_behind_a_trusted_proxy_carry_the_real_client(
+        client: httpx.AsyncClient, sign_up: SignUp, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, TRUSTED_PROXIES="127.0.0.0/8")
+    admin = await sign_up("proxied@example.com")
+    await client.post("/api/v3/workflows", headers={**admin, "X-Forwarded-For": "203.0.113.50"}, json={"name": "P"})
+    entries = (await client.get("/api/v3/audit", headers=admin, params={"action": "workflow_created"})).json()["data"]
+    assert entries[0]["ip"] == "203.0.113.50"

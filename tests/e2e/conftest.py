@@ -25,6 +25,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 STARTUP_SECONDS = 240
 ADMIN_EMAIL = "admin@e2e.example.com"
 ADMIN_PASSWORD = "violet-harbour-compass-19"
+# Secrets the app is configured with that enable nothing: tests assert they never reach a browser or a log.
+UNUSED_SECRETS = {"SMTP_PASSWORD": "smtp-e2e-secret-Kq27", "TWILIO_AUTH_TOKEN": "twilio-e2e-secret-Mv55"}
+SERVER_LOGS: dict[str, Path] = {}
 
 
 def _require_chromium() -> None:
@@ -51,7 +54,7 @@ def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")}
     env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
                 "OPENAI_API_KEY": "sk-e2e-fake", "OPENAI_BASE_URL": fake_openai.base_url,
-                "BUILDER_AUTOSAVE_SECONDS": "20"})
+                "BUILDER_AUTOSAVE_SECONDS": "20", **UNUSED_SECRETS})
     # The same environment and commands as `make run` (scripts/env.sh sets the offline toolchain).
     command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod "
                f"--frontend-port {port} --backend-port {port} --loglevel warning")
@@ -60,6 +63,7 @@ def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
         server = subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://localhost:{port}"
+    SERVER_LOGS[url] = log_path
     try:
         _wait_until_serving(url, server, log_path)
         # The first account becomes admin: create it now, so accounts made by tests are viewers.
@@ -107,8 +111,13 @@ def page(browser: object, app_url: str) -> Iterator[object]:
     context = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(20_000)
     tab = context.new_page()
+    # Every browser test also checks that the Content-Security-Policy blocked nothing the app needs.
+    blocked: list[str] = []
+    tab.on("console", lambda message: blocked.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield tab
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 
 # Two shared cores run the app, PostgreSQL, Redis and the browser: give each expectation more than
