@@ -36,6 +36,7 @@ MAINTENANCE_INTERVAL_SECONDS = 1.0
 RECOVER_EXPIRED_EVERY_SECONDS = 5.0
 QUEUE_MARKER_KEY = "dwc:runs-queue:alive"
 _MAX_ORPHANED_JOBS = 8
+DISPATCH_TIMEOUT_SECONDS = 2.0
 JOB_HEARTBEAT_SECONDS = 60
 
 
@@ -141,7 +142,8 @@ class QueueDispatcher(Dispatcher):
 
     async def stop(self) -> None:
         if self._connected:
-            await self.queue.disconnect()
+            with contextlib.suppress(Exception):  # Redis may be the thing that went away
+                await self.queue.disconnect()
             self._connected = False
 
 
@@ -170,6 +172,23 @@ async def enqueue_run_job(queue: Any, run_id: uuid.UUID, *, claims: int = 0) -> 
         key = f"run:{run_id}:{claims}:after-{existing.queued}"
     log.warning("run %s: %d orphaned jobs in a row; leaving it to the next maintenance beat", run_id,
                 _MAX_ORPHANED_JOBS)
+
+
+async def dispatch_committed(run_id: uuid.UUID, *, claims: int = 0) -> bool:
+    """Hand a run whose row is committed to the dispatcher; False if the queue could not take it.
+
+    The database row is the truth: if the queue is unreachable (Redis stopped or restarting), the
+    run stays ``queued`` and the maintenance loop dispatches it once the queue answers again, so
+    the caller can accept the run instead of failing, and never waits longer than
+    ``DISPATCH_TIMEOUT_SECONDS`` for a queue that does not answer.
+    """
+    try:
+        await asyncio.wait_for(get_dispatcher().enqueue(run_id, claims=claims), DISPATCH_TIMEOUT_SECONDS)
+    except Exception as exc:  # RedisError, OSError, TimeoutError: the run waits in the database
+        log.warning("run %s stays queued in the database: the queue is unavailable (%s)", run_id,
+                    type(exc).__name__)
+        return False
+    return True
 
 
 async def maintenance_loop(dispatcher: Dispatcher) -> None:
