@@ -194,9 +194,9 @@ async def dispatch_committed(run_id: uuid.UUID, *, claims: int = 0) -> bool:
 async def maintenance_loop(dispatcher: Dispatcher) -> None:
     """Re-dispatch lost or abandoned runs, fire due schedules. Safe to run in many processes.
 
-    A beat comes every second, or every quarter lease when leases are short, and expired leases are
-    looked for every half lease (at most every 5 s): a run whose worker died resumes within about
-    1.5 leases of its last heartbeat. Every queued run is dispatched again at the first beat, after
+    A beat comes every second, or every eighth of a lease when leases are short, and expired leases
+    are looked for every quarter lease (at most every 5 s): a run whose worker died resumes within
+    about 1.25 leases of its last heartbeat. Every queued run is dispatched again at the first beat, after
     a beat that failed (Redis or the database was away) and when the queue lost its jobs.
     """
     from services.notifications.delivery import run_maintenance as notification_maintenance
@@ -204,8 +204,8 @@ async def maintenance_loop(dispatcher: Dispatcher) -> None:
 
     store = RunStore(get_engine())
     lease = get_settings().run_lease_seconds
-    interval = min(MAINTENANCE_INTERVAL_SECONDS, lease / 4)
-    recover_every = min(RECOVER_EXPIRED_EVERY_SECONDS, lease / 2)
+    interval = min(MAINTENANCE_INTERVAL_SECONDS, lease / 8)
+    recover_every = min(RECOVER_EXPIRED_EVERY_SECONDS, lease / 4)
     last_recovery = -math.inf
     recover_all = True
     while True:
