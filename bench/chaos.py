@@ -7,7 +7,8 @@ CPU). A run is resumed when another worker holds its lease; the baseline is the 
 no kill, measured in the same session. At the end every run must have succeeded, and every step
 that had succeeded before its kill must still carry its first finish time (not executed again).
 
-PostgreSQL is a temporary database on 127.0.0.1:5432; Redis is ``--redis-url`` (flushed).
+PostgreSQL is a temporary database on 127.0.0.1:5432; Redis is a throwaway ``redis-server`` on a
+free port, or ``--redis-url`` (flushed).
 
     .venv/bin/python bench/chaos.py --kills 1000
     .venv/bin/python bench/chaos.py --kills 50 --lease 2
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -40,6 +42,7 @@ from services.settings import get_settings  # noqa: E402
 from services.workflows import runtime  # noqa: E402
 from tests.chaos.conftest import Cluster, delay_chain, make_workflow, run_row, start_run, step_rows, worker_pid  # noqa: E402
 from tests.infra import migrate, temporary_postgres_database  # noqa: E402
+from tests.processes import free_port, redis_server  # noqa: E402
 
 STEP_NODES = {"in", "d1", "d2", "d3", "d4", "d5", "out"}
 
@@ -139,6 +142,15 @@ async def bench(cluster: Cluster, kills: int, workers: int, baseline_runs: int) 
 
 
 async def main(args: argparse.Namespace) -> None:
+    with contextlib.ExitStack() as stack:
+        if not args.redis_url:
+            port = free_port()
+            stack.enter_context(redis_server(port))
+            args.redis_url = f"redis://127.0.0.1:{port}/0"
+        await run(args)
+
+
+async def run(args: argparse.Namespace) -> None:
     client = redis.Redis.from_url(args.redis_url)
     client.flushdb()
     with temporary_postgres_database() as url, tempfile.TemporaryDirectory(prefix="dwc-chaos-") as logs:
@@ -162,6 +174,6 @@ if __name__ == "__main__":
     parser.add_argument("--lease", type=float, default=2.0, help="RUN_LEASE_SECONDS of the workers (default 2)")
     parser.add_argument("--workers", type=int, default=3, help="workers kept alive (default 3)")
     parser.add_argument("--baseline-runs", type=int, default=5, help="runs with no kill, for the baseline")
-    parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-                        help="Redis database for the queue (flushed)")
+    parser.add_argument("--redis-url", default="", help="Redis database for the queue (flushed); "
+                        "default: a throwaway redis-server on a free port")
     asyncio.run(main(parser.parse_args()))
