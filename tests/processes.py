@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
 
 
 def free_port() -> int:
@@ -25,3 +31,24 @@ def stop_process_group(process: subprocess.Popen[bytes], *, grace_seconds: float
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A throwaway ``redis-server`` on ``port`` (no persistence), stopped on exit."""
+    from tests.infra import reachable
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not reachable("127.0.0.1", port):
+            assert process.poll() is None, "redis-server exited at start"
+            assert time.monotonic() < deadline, "redis-server did not start within 10 s"
+            time.sleep(0.02)
+        yield process
+    finally:
+        stop_process_group(process, grace_seconds=5)

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services import errors
@@ -60,6 +60,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {
         400: "Malformed JSON", 401: "Missing, invalid or expired access token", 403: "Role does not allow this",
+        404: "No such resource", 409: "Conflicts with the resource's current state",
         413: "Body larger than the cap", 415: "Body is not JSON", 422: "A field is invalid",
         429: "Too many attempts", 502: "An external provider failed",
         503: "A dependency is unavailable",
@@ -125,6 +126,12 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, "The database is unavailable; try again shortly.", headers={"Retry-After": "1"})
 
 
+async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+    # A number beyond what the database stores (an id of 30 digits): no such row can exist.
+    logger.info("value out of range: %s", type(exc).__name__)
+    return error_response(422, "A value in the request is out of range (numbers must fit in 64 bits).")
+
+
 async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     # A race the service's own checks could not see (two sign-ups with one email at once).
     logger.info("integrity error: %s", type(exc).__name__)
@@ -142,6 +149,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(InterfaceError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

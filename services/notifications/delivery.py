@@ -4,7 +4,8 @@ Mark-then-send: a delivery is claimed by compare-and-set (``queued`` → ``sendi
 a lease) before the channel is called. If the worker dies during the send, the lease expires with
 the row still ``sending``; the maintenance scan then marks it ``failed`` ("outcome unknown")
 instead of sending again, because the message may have gone out. Channels that are safe to
-repeat (``idempotent = True``, e.g. in_app) are queued again instead. A ``queued`` delivery with no
+repeat (``idempotent = True``: in_app, and webhooks, whose receivers deduplicate on the idempotency
+key) are queued again instead, so they are delivered exactly once. A ``queued`` delivery with no
 due time is held for a digest (``services.notifications.digest``): nothing here picks it up.
 """
 

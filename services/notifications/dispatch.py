@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 DELIVER_JOB = "deliver_notifications_job"
 MAX_JOBS_PER_WAKE = 10
 DELIVERIES_PER_JOB = 200
+WAKE_TIMEOUT_SECONDS = 2.0
 
 
 class DeliveryQueue(ABC):
@@ -94,6 +95,12 @@ class RedisDeliveryQueue(DeliveryQueue):
         self._connected = False
 
     async def wake(self, due: int = 1) -> None:
+        try:
+            await asyncio.wait_for(self._enqueue_wakes(due), WAKE_TIMEOUT_SECONDS)
+        except Exception as exc:  # Redis away: the deliveries wait in the database for the maintenance scan
+            log.warning("could not wake a sender (%s); the maintenance scan will", type(exc).__name__)
+
+    async def _enqueue_wakes(self, due: int) -> None:
         if not self._connected:
             await self.queue.connect()
             self._connected = True

@@ -40,7 +40,7 @@ from services.documents.workflow_inputs import BATCH_DOCUMENT_PARAMETER, check_r
 from services.settings import get_settings
 from services.workflows import service as workflows
 from services.workflows.graph import Graph
-from services.workflows.runtime import get_dispatcher
+from services.workflows.runtime import dispatch_committed
 
 
 def required_parameters(graph: Graph) -> list[str]:
@@ -83,7 +83,7 @@ async def start_run(workflow_id: int, parameters: dict[str, Any], *, session: As
                  details={"workflow_id": workflow_id, "version": version.number, "trigger": trigger.value})
     await session.commit()
     record_run_started(run.id, workflow_id, actor.id if actor else None, str(trigger))
-    await get_dispatcher().enqueue(run.id)
+    await dispatch_committed(run.id)
     return run
 
 
@@ -194,7 +194,7 @@ async def retry(actor: User, run_id: uuid.UUID, *, session: AsyncSession, from_n
     record_audit(session, "run_retried", actor_id=actor.id, target=f"run:{run_id}",
                  details={"new_run": str(run.id), "from_node": from_node})
     await session.commit()
-    await get_dispatcher().enqueue(run.id)
+    await dispatch_committed(run.id)
     return run
 
 
@@ -228,7 +228,7 @@ async def decide(actor: User, run_id: uuid.UUID, *, approve: bool, comment: str 
                  details={"comment": comment[:500]})
     await session.commit()
     if approve:
-        await get_dispatcher().enqueue(run_id, claims=claims)
+        await dispatch_committed(run_id, claims=claims)
     await session.refresh(run)
     return RunPublic.model_validate(run, from_attributes=True)
 

@@ -6,6 +6,9 @@ and commits once at its end.
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import ValidationError
 from sqlalchemy import Text, cast, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -192,8 +195,8 @@ async def add_node(actor: User, workflow_id: int, data: NodeCreate, *, session: 
     graph = Graph.model_validate(current.graph)
     if data.id in graph.nodes_by_id:
         raise errors.Conflict(f"This workflow already has a node {data.id!r}.")
-    nodes = [*graph.nodes, NodeSpec.model_validate(data.model_dump(include={"id", "type", "config", "position",
-                                                                             "label"}, exclude_none=True))]
+    nodes = [*graph.nodes, _node_spec(data.model_dump(include={"id", "type", "config", "position", "label"},
+                                                      exclude_none=True))]
     edges = [*graph.edges, *(EdgeSpec(source=source, target=data.id) for source in data.connect_from)]
     return await _save(actor, workflow_id, nodes, edges, data.base_version or current.version,
                        f"added node {data.id}", session=session)
@@ -207,9 +210,19 @@ async def update_node(actor: User, workflow_id: int, node_id: str, data: NodeUpd
         raise errors.NotFound(f"Workflow {workflow_id} has no node {node_id!r}.")
     changes = data.model_dump(exclude_unset=True, exclude={"base_version"}, exclude_none=True)
     nodes = [node.model_copy(update=changes) if node.id == node_id else node for node in graph.nodes]
-    nodes = [NodeSpec.model_validate(node.model_dump()) for node in nodes]
+    nodes = [_node_spec(node.model_dump()) for node in nodes]
     return await _save(actor, workflow_id, nodes, graph.edges, data.base_version or current.version,
                        f"updated node {node_id}", session=session)
+
+
+def _node_spec(fields: dict[str, Any]) -> NodeSpec:
+    """A node as the graph stores it; a field it refuses is the caller's mistake (422), not ours."""
+    try:
+        return NodeSpec.model_validate(fields)
+    except ValidationError as exc:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]) or "node", "message": e["msg"]} for e in exc.errors()]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:3])
+        raise errors.ValidationFailed(f"The node is invalid: {summary}.", details=problems) from exc
 
 
 async def delete_node(actor: User, workflow_id: int, node_id: str, *, session: AsyncSession,

@@ -4,6 +4,10 @@ Every request carries ``X-DWC-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
 made with WEBHOOK_SIGNING_SECRET, and ``X-DWC-Idempotency-Key`` (the same on every retry of one
 delivery). Receivers check the header with :func:`verify_signature`, which also refuses a timestamp
 older than the tolerance, so a captured request cannot be replayed later.
+
+Because receivers deduplicate on the idempotency key, the channel is ``idempotent``: a send whose
+worker died mid-request is sent again with the same key (delivered once) rather than given up as
+"outcome unknown".
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from services import errors
 from services.notifications.channels.base import Channel, ChannelFailed, OutgoingMessage, SendReceipt
@@ -35,6 +39,7 @@ class WebhookChannel(Channel):
     name = "webhook"
     display_name = "Webhook"
     settings_names = ("WEBHOOK_SIGNING_SECRET", "OUTBOUND_ALLOWLIST")
+    idempotent: ClassVar[bool] = True  # the receiver drops a repeated X-DWC-Idempotency-Key
 
     def is_configured(self) -> bool:
         return bool(get_settings().webhook_signing_secret.get_secret_value())

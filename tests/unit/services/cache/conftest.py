@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +15,8 @@ from services.cache.file import FileBackend, FileConfig
 from services.cache.memory import MemoryBackend, MemoryConfig
 from services.cache.redis_backend import RedisBackend, RedisConfig
 from services.cache.tiered import TieredBackend, TieredConfig
-from tests.infra import REDIS_TEST_URL, reachable, require_server
-from tests.processes import stop_process_group
+from tests.infra import REDIS_TEST_URL, require_server
+from tests.processes import redis_server
 
 BACKENDS = ["memory", "file", pytest.param("redis", marks=pytest.mark.redis),
             pytest.param("tiered", marks=pytest.mark.redis)]
@@ -71,20 +67,4 @@ async def cache(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await flush_test_redis()
 
 
-@contextmanager
-def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """A throwaway ``redis-server`` on ``port`` (no persistence), stopped on exit."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 10
-        while not reachable("127.0.0.1", port):
-            assert process.poll() is None, "redis-server exited at start"
-            assert time.monotonic() < deadline, "redis-server did not start within 10 s"
-            time.sleep(0.02)
-        yield process
-    finally:
-        stop_process_group(process, grace_seconds=5)
+__all__ = ["redis_server"]  # the outage tests import it from here

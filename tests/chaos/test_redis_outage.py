@@ -1,0 +1,150 @@
+"""A throwaway Redis stopped, and separately flushed, under a load of API calls: the API keeps
+answering (cache degraded, runs accepted into the database), health says degraded, and every
+accepted run is dispatched again from the database and finishes once Redis is back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from dashboard.api.app import create_api
+from models.run import RunStatus
+from tests.chaos.conftest import PASSWORD, Cluster, delay_chain, run_row
+from tests.infra import truncate_all
+from tests.processes import free_port, redis_server
+
+pytestmark = [pytest.mark.postgres]
+ANSWER_WITHIN = 5.0  # "never hangs": every call must be answered, well before any client would give up
+
+
+@pytest.fixture
+async def setup(request: pytest.FixtureRequest, tmp_path: Path, configure: Any) -> AsyncIterator[Cluster]:
+    port = free_port()
+    url = str(request.getfixturevalue("postgres_live_url"))
+    await asyncio.to_thread(truncate_all, url)
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    await configure(DATABASE_URL=url, REDIS_URL=redis_url, RUN_LEASE_SECONDS="2")
+    cluster = Cluster(database_url=url, redis_url=redis_url, tmp_path=tmp_path,
+                      settings={"RUN_LEASE_SECONDS": "2", "WORKER_CONCURRENCY": "2"})
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api()), base_url="http://t") as http:
+        yield http
+
+
+async def _admin(api: httpx.AsyncClient) -> dict[str, str]:
+    email = f"admin-{uuid.uuid4().hex[:6]}@example.com"
+    assert (await api.post("/api/v3/auth/register", json={"email": email, "password": PASSWORD})).status_code == 201
+    login = await api.post("/api/v3/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def _answered(call: Any) -> httpx.Response:
+    started = time.monotonic()
+    try:
+        return await asyncio.wait_for(call, ANSWER_WITHIN)
+    except TimeoutError:
+        pytest.fail(f"an API call hung for {time.monotonic() - started:.1f} s while Redis was away")
+
+
+async def _load(api: httpx.AsyncClient, headers: dict[str, str], workflow_id: int, rounds: int) -> list[str]:
+    """Reads and executes, concurrently; returns the ids of the runs the API accepted."""
+    accepted: list[str] = []
+    for n in range(rounds):
+        answers = await asyncio.gather(
+            _answered(api.get("/api/v3/workflows", headers=headers)),
+            _answered(api.get(f"/api/v3/workflows/{workflow_id}", headers=headers)),
+            _answered(api.post(f"/api/v3/workflows/{workflow_id}/execute", headers=headers,
+                               json={"parameters": {"topic": f"r{n}"}})),
+            _answered(api.get("/api/v3/auth/me", headers=headers)))
+        for answer in answers:
+            assert answer.status_code in (200, 202, 503), answer.text
+            if answer.status_code == 503:  # a refusal must say why, in the standard error body
+                assert answer.json()["error"]["code"] == "service_unavailable"
+        assert answers[0].status_code == answers[1].status_code == answers[3].status_code == 200
+        if answers[2].status_code == 202:
+            accepted.append(answers[2].json()["run_id"])
+    return accepted
+
+
+async def _health(api: httpx.AsyncClient) -> dict[str, Any]:
+    answer = await _answered(api.get("/api/v3/health"))
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def _all_succeed(cluster: Cluster, run_ids: list[str], *, within: float = 45) -> None:
+    async def finished() -> bool:
+        rows = [await run_row(uuid.UUID(run_id)) for run_id in run_ids]
+        return all(RunStatus(row["status"]).finished for row in rows)
+
+    await cluster.wait_for(finished, what=f"{len(run_ids)} runs to finish", within=within)
+    for run_id in run_ids:
+        row = await run_row(uuid.UUID(run_id))
+        assert RunStatus(row["status"]) is RunStatus.SUCCEEDED, (run_id, row["error"])
+
+
+async def _workflow(api: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    created = await api.post("/api/v3/workflows", headers=headers,
+                             json={"name": "outage", "graph": delay_chain(0.05)})
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup: Cluster,
+                                                                          api: httpx.AsyncClient) -> None:
+    port = int(setup.redis_url.rsplit(":", 1)[1].split("/")[0])
+    with redis_server(port):
+        headers = await _admin(api)
+        workflow_id = await _workflow(api, headers)
+        setup.start_worker()
+        await setup.wait_for_ready_workers(1)
+        before = await _load(api, headers, workflow_id, rounds=3)
+        assert len(before) == 3
+        assert (await _health(api))["status"] == "ok"
+    # Redis is gone (no persistence: when it comes back it has forgotten everything).
+    during = await _load(api, headers, workflow_id, rounds=8)
+    health = await _health(api)
+    assert health["status"] == "degraded"
+    assert health["components"]["redis"]["status"] == "down"
+    assert health["components"]["database"]["status"] == "ok"
+    assert len(during) == 8, "runs are accepted into the database while the queue is away"
+    for run_id in during:
+        assert RunStatus((await run_row(uuid.UUID(run_id)))["status"]) is RunStatus.QUEUED
+    with redis_server(port):
+        await _all_succeed(setup, before + during)
+        after = await _load(api, headers, workflow_id, rounds=2)
+        await _all_succeed(setup, after)
+        assert (await _health(api))["status"] == "ok"
+
+
+async def test_a_flushall_under_load_loses_no_queued_run(setup: Cluster, api: httpx.AsyncClient) -> None:
+    port = int(setup.redis_url.rsplit(":", 1)[1].split("/")[0])
+    with redis_server(port):
+        headers = await _admin(api)
+        created = await api.post("/api/v3/workflows", headers=headers,
+                                 json={"name": "slow", "graph": delay_chain(0.3)})
+        workflow_id = int(created.json()["id"])
+        setup.start_worker(WORKER_CONCURRENCY="1")  # a backlog builds up on the queue
+        await setup.wait_for_ready_workers(1)
+        accepted = await _load(api, headers, workflow_id, rounds=6)
+        client = redis.Redis(port=port)
+        assert client.llen("saq:dwc-runs:queued") > 0, "the test needs jobs waiting on the queue"
+        client.flushall()
+        client.close()
+        accepted += await _load(api, headers, workflow_id, rounds=4)
+        await _all_succeed(setup, accepted)
+    assert len(accepted) == 10
