@@ -170,3 +170,9 @@ async def test_a_batch_run_over_documents_reports_each_and_only_to_its_starter(l
     assert copy["title"] == "Copy of memo" and copy["content"] == "# Memo\n\nkeep this" and copy["source"] == "run"
     hidden = await live.get(f"/api/v3/documents/batch-runs/{started.json()['batch_id']}", headers=bob)
     assert hidden.status_code == 404
+
+
+async def test_an_upload_that_is_not_multipart_is_refused_with_what_to_send(live: httpx.AsyncClient) -> None:
+    ada = await account(live, "ada@example.com", Role.EDITOR)
+    response = await live.post("/api/v3/documents", headers={**ada, "Content-Type": "text/plain"}, content=b"raw")
+    assert response.status_code == 415 and "multipart/form-data" in response.json()["error"]["message"]
