@@ -92,8 +92,9 @@ class ApiGuard:
         if upload_limit is not None and _is_multipart(content_type):
             return body
         if body.strip() and not _is_json(content_type):
-            await reject(send, 415, "unsupported_media_type",
-                          "Send the request body as JSON with 'Content-Type: application/json'.")
+            await reject(send, 415, "unsupported_media_type", (
+                "Send the files as 'multipart/form-data' (one 'files' part per file)." if upload_limit is not None
+                else "Send the request body as JSON with 'Content-Type: application/json'."))
             return None
         return body
 

@@ -140,3 +140,39 @@ async def test_an_upload_over_the_request_limit_is_refused_before_it_is_read(liv
     assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
     small = await live.post("/api/v3/documents", headers=ada, files=[("files", ("ok.md", b"# fine"))])
     assert small.status_code == 201  # multipart passes the JSON-only guard on this route
+
+
+async def test_a_batch_run_over_documents_reports_each_and_only_to_its_starter(live: httpx.AsyncClient) -> None:
+    from services.workflows import runtime
+
+    ada = await account(live, "ada@example.com", Role.EDITOR)
+    bob = await account(live, "bob@example.com", Role.EDITOR)
+    graph = {"nodes": [{"id": "in", "type": "input", "config": {}},
+                       {"id": "out", "type": "output", "config": {"title": "Copy of {{ in.document.title }}"}}],
+             "edges": [{"source": "in", "target": "out"}]}
+    workflow = (await live.post("/api/v3/workflows", headers=ada, json={"name": "Copier", "graph": graph})).json()
+    [doc] = await _upload(live, ada, ("memo.md", b"# Memo\n\nkeep this"))
+    [bobs] = await _upload(live, bob, ("private.md", b"bob only"))
+
+    started = await live.post("/api/v3/documents/batch-runs", headers=ada,
+                              json={"workflow_id": workflow["id"], "document_ids": [doc["id"], bobs["id"]]})
+    assert started.status_code == 201, started.text
+    assert [item["status"] for item in started.json()["items"]] == ["queued", "refused"]
+    dispatcher = runtime.get_dispatcher()
+    assert isinstance(dispatcher, runtime.InProcessDispatcher)
+    await dispatcher.drain()
+
+    status = await live.get(f"/api/v3/documents/batch-runs/{started.json()['batch_id']}", headers=ada)
+    assert status.json()["done"] == status.json()["total"] == 1
+    [item] = status.json()["items"]
+    assert item["status"] == "succeeded" and len(item["output_document_ids"]) == 1
+    copy = (await live.get(f"/api/v3/documents/{item['output_document_ids'][0]}", headers=ada)).json()
+    assert copy["title"] == "Copy of memo" and copy["content"] == "# Memo\n\nkeep this" and copy["source"] == "run"
+    hidden = await live.get(f"/api/v3/documents/batch-runs/{started.json()['batch_id']}", headers=bob)
+    assert hidden.status_code == 404
+
+
+async def test_an_upload_that_is_not_multipart_is_refused_with_what_to_send(live: httpx.AsyncClient) -> None:
+    ada = await account(live, "ada@example.com", Role.EDITOR)
+    response = await live.post("/api/v3/documents", headers={**ada, "Content-Type": "text/plain"}, content=b"raw")
+    assert response.status_code == 415 and "multipart/form-data" in response.json()["error"]["message"]
