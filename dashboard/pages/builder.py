@@ -12,7 +12,7 @@ from components.layout import protected_page
 from state.builder import BuilderState, VersionRow
 from state.builder_runs import BuilderRunState
 from state.node_forms import FormField
-from state.node_palette import PaletteGroup, PaletteItem
+from state.node_palette import PaletteGroup, PaletteItem, PaletteState
 
 S = BuilderState
 R = BuilderRunState
@@ -39,9 +39,9 @@ def _palette_group(group: PaletteGroup) -> rx.Component:
 
 def _palette() -> rx.Component:
     return rx.vstack(
-        rx.input(placeholder="Search nodes…", value=S.palette_query, on_change=S.set_palette_query.debounce(150),
+        rx.input(placeholder="Search nodes…", value=PaletteState.query, on_change=PaletteState.set_query.debounce(150),
                  aria_label="Search node types", width="100%", size="1"),
-        rx.foreach(S.palette, _palette_group),
+        rx.foreach(PaletteState.groups, _palette_group),
         hint_text("Click or drag a node onto the canvas."),
         spacing="3", width="200px", min_width="200px", max_height="640px", overflow_y="auto",
         role="region", aria_label="Node palette",
