@@ -36,7 +36,6 @@ from state.auth import AuthState
 from state.canvas import canvas_edges, canvas_node, problems_by_node, upstream_of
 from state.errors import form_message
 from state.node_forms import CATALOGUE, FormField, field_kind, form_fields, parse_field
-from state.node_palette import PaletteGroup, palette_groups
 
 _ROLES_THAT_EDIT = frozenset(r.value for r in Role if allows(r, Permission.EDIT_WORKFLOWS))
 HISTORY_LIMIT = 100
@@ -73,7 +72,6 @@ class BuilderState(AuthState):
     graph_errors: list[str] = []
     error: str = ""
     notice: str = ""
-    palette_query: str = ""
     versions: list[VersionRow] = []
     _workflow_id: int = 0
     _graph: dict[str, Any] = {}
@@ -86,11 +84,6 @@ class BuilderState(AuthState):
     @rx.var
     def can_edit(self) -> bool:
         return self.user_role in _ROLES_THAT_EDIT and not self.archived
-
-    @rx.var
-    def palette(self) -> list[PaletteGroup]:
-        """The node types matching the search, grouped by category."""
-        return palette_groups(self.palette_query)
 
     @rx.var
     def save_status(self) -> str:
@@ -223,10 +216,6 @@ class BuilderState(AuthState):
     def clear_selection(self) -> None:
         self.selected_id = ""
         self._refresh_selection()
-
-    @rx.event
-    def set_palette_query(self, query: str) -> None:
-        self.palette_query = query
 
     @rx.event
     def add_node(self, node_type: str) -> rx.event.EventSpec | None:

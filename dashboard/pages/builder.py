@@ -12,7 +12,7 @@ from components.layout import protected_page
 from state.builder import BuilderState, VersionRow
 from state.builder_runs import BuilderRunState
 from state.node_forms import FormField
-from state.node_palette import PaletteGroup, PaletteItem
+from state.node_palette import PaletteGroup, PaletteItem, PaletteState
 
 S = BuilderState
 R = BuilderRunState
@@ -39,9 +39,9 @@ def _palette_group(group: PaletteGroup) -> rx.Component:
 
 def _palette() -> rx.Component:
     return rx.vstack(
-        rx.input(placeholder="Search nodes…", value=S.palette_query, on_change=S.set_palette_query.debounce(150),
+        rx.input(placeholder="Search nodes…", value=PaletteState.query, on_change=PaletteState.set_query.debounce(150),
                  aria_label="Search node types", width="100%", size="1"),
-        rx.foreach(S.palette, _palette_group),
+        rx.foreach(PaletteState.groups, _palette_group),
         hint_text("Click or drag a node onto the canvas."),
         spacing="3", width="200px", min_width="200px", max_height="640px", overflow_y="auto",
         role="region", aria_label="Node palette",
@@ -88,6 +88,9 @@ def _step_output() -> rx.Component:
                   rx.text("attempts ", step["attempts"], size="1"), wrap="wrap", spacing="2"),
         rx.text("Tokens ", step["tokens"], " · cost ", step["cost"], size="1", color=rx.color("gray", 11)),
         rx.cond(step["error"] != "", rx.callout(step["error"], icon="circle-alert", color_scheme="red", size="1")),
+        rx.el.details(rx.el.summary(rx.text("Input", size="1", as_="span")),
+                      rx.code_block(step["input"], language="json", wrap_long_lines=True, font_size="11px"),
+                      width="100%"),
         rx.box(safe_markdown(step["content"]), id="step-output", max_height="260px", overflow_y="auto",
                width="100%", padding="8px", border=f"1px solid {rx.color('gray', 5)}",
                border_radius="var(--radius-2)"),

@@ -41,6 +41,8 @@ def test_rerun_from_a_node_then_read_the_run_and_its_diff(page: Page, app_url: s
     node(page, "draft").click()
     output = page.get_by_role("region", name="Node output")
     expect(output).to_contain_text("Topic: beavers")
+    output.get_by_text("Input", exact=True).click()  # what the node read, folded away until asked for
+    expect(output).to_contain_text('"from": [')
     output.get_by_role("button", name="Re-run from here").click()
     expect(panel).to_contain_text("Re-running from draft")
     expect(panel.get_by_role("link", name="Open run")).not_to_have_attribute("href", beavers_run)
