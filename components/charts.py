@@ -20,7 +20,7 @@ def chart_card(title: str, figure: rx.Var[go.Figure], present: rx.Var[bool], *, 
             rx.cond(hint != "", rx.text(hint, size="1", color=rx.color("gray", 10))),
             rx.cond(
                 present,
-                rx.plotly(data=figure, config=PLOT_CONFIG, width="100%", height="280px", id=chart_id),
+                rx.plotly.strict(data=figure, config=PLOT_CONFIG, width="100%", height="280px", id=chart_id),
                 rx.center(rx.vstack(rx.icon("chart-no-axes-column", size=24, color=rx.color("gray", 9)),
                                     rx.text(empty, size="2", color=rx.color("gray", 10), text_align="center"),
                                     align="center", spacing="2"),

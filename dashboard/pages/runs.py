@@ -124,7 +124,7 @@ def run_viewer() -> rx.Component:
                 rx.link("Open in the builder", href="/workflows/" + V.workflow_id.to_string(), size="2"),
                 wrap="wrap", align="center", width="100%", spacing="3"),
             form_alert(V.run_error),
-            _section("Timeline", rx.cond(V.steps.length() > 0, rx.box(rx.plotly(data=V.chart), id="run-timeline",
+            _section("Timeline", rx.cond(V.steps.length() > 0, rx.box(rx.plotly.strict(data=V.chart), id="run-timeline",
                                                                       width="100%"),
                                          hint_text("The timeline appears once a step has started.")),
                      label="Timeline"),

@@ -93,7 +93,7 @@ def _cache() -> rx.Component:
             rx.hstack(rx.text("Hit ratio over time", weight="medium"), rx.spacer(),
                       rx.text("this process, sampled every 10 s", size="1", color=rx.color("gray", 10)),
                       width="100%"),
-            rx.box(rx.plotly(data=S.chart, config={"displayModeBar": False}, use_resize_handler=True,
+            rx.box(rx.plotly.strict(data=S.chart, config={"displayModeBar": False}, use_resize_handler=True,
                              width="100%"), width="100%", id="hit-ratio-chart"),
             width="100%"), width="100%"),
         rx.cond(S.namespaces.length() > 0,
