@@ -25,6 +25,8 @@ class EventType(StrEnum):
     NOTIFICATION_FAILED = "notification_failed"
     PAGE_VIEW = "page_view"
     UI_ACTION = "ui_action"
+    API_CALL = "api_call"
+    CACHE_STATS = "cache_stats"
 
 
 class AnalyticsEvent(SQLModel, table=True):

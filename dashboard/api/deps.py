@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.user import User
 from services import errors
+from services.analytics.hooks import record_api_call
 from services.auth import service as auth
 from services.auth.tokens import AccessClaims
 from services.db import open_session
@@ -38,8 +39,9 @@ def get_claims(request: Request,
 ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
 
 
-async def get_current_user(claims: ClaimsDep, session: SessionDep) -> User:
+async def get_current_user(claims: ClaimsDep, session: SessionDep, request: Request) -> User:
     user = await auth.authenticate(claims, session=session)
+    record_api_call(user.id, request.method, getattr(request.scope.get("route"), "path", "") or request.url.path)
     # End the sign-in read at once: on SQLite every transaction holds the write lock (BEGIN
     # IMMEDIATE), and work the handler starts on other connections (the engine, AI usage rows)
     # must not wait for the response to finish.

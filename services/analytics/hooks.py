@@ -46,6 +46,18 @@ def record_ui_action(user_id: uuid.UUID, action: str, **details: str | int | Non
     record_event(EventType.UI_ACTION, user_id=user_id, payload={"action": action[:100], **details})
 
 
+def record_api_call(user_id: uuid.UUID, method: str, route: str) -> None:
+    """A signed-in API request (``route`` is the route template, so ids do not end up in the payload)."""
+    record_event(EventType.API_CALL, user_id=user_id, payload={"method": method[:10], "route": route[:200]})
+
+
+def record_cache_stats(hits: int, misses: int, *, backend: str) -> None:
+    """One process's cache gets since its previous snapshot; ``value`` is their hit ratio."""
+    gets = hits + misses
+    record_event(EventType.CACHE_STATS, value=round(hits / gets, 4) if gets else None,
+                 payload={"backend": backend, "hits": hits, "misses": misses})
+
+
 async def record_run_finished(run_id: uuid.UUID, workflow_id: int, status: RunStatus) -> None:
     """An engine ``on_finished`` hook. Duration, user, tokens, cost and the steps are filled in at write time."""
     record_event(EventType.RUN_FINISHED, run_id=run_id, workflow_id=workflow_id, status=str(status))

@@ -125,6 +125,10 @@ class EventRecorder:
                 await task
         await self.flush()
 
+    def buffered(self) -> list[dict[str, Any]]:
+        """A copy of the events not written yet (diagnostics, tests)."""
+        return list(self._buffer)
+
     def discard_pending(self) -> None:
         """Forget buffered events (tests switching databases)."""
         self._buffer.clear()

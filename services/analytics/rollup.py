@@ -54,7 +54,8 @@ ACTIVE_DAYS: Table = AnalyticsActiveDay.__table__  # type: ignore[attr-defined]
 DIMENSIONS = ("workflow_id", "status", "provider", "model", "channel")
 # Events that make a user "active" (notifications a user merely receives do not).
 USER_EVENTS = (EventType.LOGIN, EventType.WORKFLOW_CREATED, EventType.WORKFLOW_EDITED, EventType.RUN_STARTED,
-               EventType.RUN_FINISHED, EventType.AI_CALL, EventType.PAGE_VIEW, EventType.UI_ACTION)
+               EventType.RUN_FINISHED, EventType.AI_CALL, EventType.PAGE_VIEW, EventType.UI_ACTION,
+               EventType.API_CALL)
 _USER_EVENT_VALUES = frozenset(t.value for t in USER_EVENTS)
 BUCKETS_PER_DOUBLING = 8
 # A bucket's estimate (the mean of its values) and any value in it differ by less than this factor.

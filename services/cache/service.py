@@ -62,9 +62,18 @@ async def optimize_cache(*, actor: User | None = None, session: AsyncSession | N
 
 
 def record_cache_samples() -> None:
-    """Offer a hit-ratio sample of every cache this process opened (the maintenance loop, every beat)."""
+    """Offer a hit-ratio sample of every cache this process opened (the maintenance loop, every beat).
+
+    Each sample kept that saw gets is also recorded as a ``cache_stats`` analytics event.
+    """
+    from services.analytics.hooks import record_cache_stats
+
     for cache in list(_caches.values()):
-        cache.history.offer(*cache.stats_recorder.totals())
+        hits, misses = cache.stats_recorder.totals()
+        previous = cache.history.samples[-1] if cache.history.samples else None
+        if cache.history.offer(hits, misses) and previous is not None and \
+                (hits, misses) != (previous.hits, previous.misses):
+            record_cache_stats(hits - previous.hits, misses - previous.misses, backend=cache.backend.name)
 
 
 def cache_hit_ratio_history() -> list[HitRatioPoint]:

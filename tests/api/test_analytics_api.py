@@ -92,10 +92,12 @@ async def test_insights_answer_a_list(live: httpx.AsyncClient, viewer: Headers) 
 async def test_a_user_sees_their_own_activity_and_only_an_admin_sees_others(live: httpx.AsyncClient,
                                                                            viewer: Headers) -> None:
     mine, admins = await user_id("viewer@example.com"), await user_id("admin@example.com")
-    await flush_events()  # the sign-ins the hook recorded
+    assert (await live.get("/api/v3/auth/me", headers=viewer)).status_code == 200
+    await flush_events()  # the sign-ins and the API call the hooks recorded
     answer = await live.get(f"{BASE}/users/{mine}/activity", params={"time_range": "week"}, headers=viewer)
     assert answer.status_code == 200, answer.text
-    assert answer.json()["counts"] == {"login": 1} and answer.json()["last_login_at"] is not None
+    counts = answer.json()["counts"]
+    assert counts["login"] == 1 and counts["api_call"] >= 1 and answer.json()["last_login_at"] is not None
     assert (await live.get(f"{BASE}/users/{admins}/activity", headers=viewer)).status_code == 403
     as_admin = await live.get(f"{BASE}/users/{mine}/activity", headers=await admin_headers(live))
     assert as_admin.status_code == 200
@@ -144,3 +146,20 @@ async def test_a_viewer_subscribes_to_the_weekly_report_and_stops_it(live: httpx
     assert bad.status_code == 422
     off = await live.put(f"{BASE}/report-subscription", json={"frequency": "off"}, headers=viewer)
     assert off.status_code == 200 and off.json()["frequency"] is None
+
+
+async def test_signed_in_api_calls_are_recorded_with_their_route_template(live: httpx.AsyncClient,
+                                                                          viewer: Headers) -> None:
+    from sqlmodel import select
+
+    from models.analytics import AnalyticsEvent
+
+    await flush_events()
+    get_recorder().discard_pending()
+    assert (await live.get(f"{BASE}/users/{await user_id('viewer@example.com')}/activity",
+                           headers=viewer)).status_code == 200
+    await flush_events()
+    async with open_session() as session:
+        calls = (await session.exec(select(AnalyticsEvent).where(AnalyticsEvent.type == EventType.API_CALL))).all()
+    assert [(str(c.user_id), c.payload) for c in calls] == [
+        (await user_id("viewer@example.com"), {"method": "GET", "route": "/advanced/analytics/users/{user_id}/activity"})]

@@ -61,3 +61,25 @@ async def test_the_process_cache_history_follows_its_gets() -> None:
     await cache.get("docs", "missing")
     [point] = cache_hit_ratio_history()
     assert (point.gets, point.hit_ratio) == (3, round(1 / 3, 4))
+
+
+@pytest.mark.usefixtures("_memory_cache")
+async def test_each_sample_with_gets_is_recorded_as_a_cache_stats_event() -> None:
+    from models.analytics import EventType
+    from services.analytics.recorder import get_recorder
+
+    recorder = get_recorder()
+    recorder.discard_pending()
+    recorder.flush_interval, interval = 3600, recorder.flush_interval  # keep the events in the buffer to read
+    cache = get_cache()
+    cache.history.interval = 0  # sample at every beat
+    record_cache_samples()  # the first sample has nothing before it
+    await cache.set("ai", "k", 1)
+    await cache.get("ai", "k")
+    await cache.get("ai", "missing")
+    record_cache_samples()
+    record_cache_samples()  # no gets since the last sample: no event
+    events = [e for e in recorder.buffered() if e["type"] == EventType.CACHE_STATS]
+    recorder.discard_pending()
+    recorder.flush_interval = interval
+    assert [(e["value"], e["payload"]) for e in events] == [(0.5, {"backend": "memory", "hits": 1, "misses": 1})]
