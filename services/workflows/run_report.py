@@ -15,7 +15,7 @@ from typing import Literal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.document import Document
+from models.document import Document, DocumentVersion
 from models.run import Run, RunStatus, Step, StepStatus
 from models.run_report import DiffLine, DocumentContent, RunReport
 from models.user import User
@@ -27,10 +27,13 @@ _PREFIX_KINDS: dict[str, DiffKind] = {"  ": "same", "+ ": "added", "- ": "remove
 
 
 async def _documents(run_id: uuid.UUID, session: AsyncSession) -> list[DocumentContent]:
-    rows = (await session.exec(select(Document).where(col(Document.run_id) == run_id)
-                               .order_by(col(Document.node_id), col(Document.title)))).all()
-    return [DocumentContent(id=doc.id, title=doc.title, node_id=doc.node_id, mime_type=doc.mime_type,
-                            content=doc.content) for doc in rows]
+    """The versions this run wrote (a later run may have versioned the same document since)."""
+    rows = (await session.exec(
+        select(Document, DocumentVersion).join(DocumentVersion, col(DocumentVersion.document_id) == col(Document.id))
+        .where(col(DocumentVersion.run_id) == run_id)
+        .order_by(col(DocumentVersion.node_id), col(Document.title)))).all()
+    return [DocumentContent(id=doc.id, title=doc.title, node_id=version.node_id, mime_type=doc.mime_type,
+                            content=version.content) for doc, version in rows]
 
 
 async def _output(run_id: uuid.UUID, session: AsyncSession) -> str:
