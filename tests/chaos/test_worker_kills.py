@@ -54,7 +54,7 @@ async def _resumed_after(cluster: Cluster, run_id: uuid.UUID, dead_owner: str, k
 
 
 async def test_twenty_kill_9s_in_a_row_lose_no_run_and_repeat_no_finished_step(cluster: Cluster) -> None:
-    user, workflow_id = await make_workflow(delay_chain(0.15, 0.15, 0.15, 0.15, 0.15))
+    user, workflow_id = await make_workflow(delay_chain(0.1, 0.1, 1.5, 0.1, 0.1))
     for _ in range(WORKERS):
         cluster.start_worker()
     await cluster.wait_for_ready_workers(WORKERS)
