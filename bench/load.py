@@ -82,6 +82,7 @@ async def hammer(ports: list[int], clients: int, seconds: float, method: str, pa
     """``clients`` connections sending the request in a loop for ``seconds``; rps, latency percentiles, errors."""
     latencies: list[float] = []
     errors = 0
+    statuses: dict[int, int] = {}
     deadline = time.monotonic() + seconds
 
     async def client(n: int) -> None:
@@ -99,11 +100,14 @@ async def hammer(ports: list[int], clients: int, seconds: float, method: str, pa
             latencies.append(time.perf_counter() - started)
             if status >= 400:
                 errors += 1
+                statuses[status] = statuses.get(status, 0) + 1
         connection.close()
 
     started = time.monotonic()
     await asyncio.gather(*(client(n) for n in range(clients)))
     elapsed = time.monotonic() - started
+    if statuses:
+        print(f"  {method} {path[:40]}: error answers by status {statuses}", flush=True)
     return {"rps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 0.5) * 1000,
             "p95_ms": percentile(latencies, 0.95) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
             "errors": errors, "requests": len(latencies)}
