@@ -19,7 +19,7 @@ from tests.infra import REDIS_TEST_URL, require_server, truncate_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 KILLS = 20
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 WORKERS = 3  # a killed worker is replaced at once; a new process takes seconds to start
 
 
