@@ -1,11 +1,12 @@
 """kill -9 of the worker holding a run, N times (1,000 by default): lost runs, re-executed steps, resume time.
 
-Each round starts a run of a 7-node chain (input, five 0.15 s delays, template) on the Redis
-queue, waits until its second delay succeeded, kills the worker holding it with SIGKILL and
-forks a replacement (workers come from a fork server: importing the worker costs seconds of
-CPU). A run is resumed when another worker holds its lease; the baseline is the same run with
-no kill, measured in the same session. At the end every run must have succeeded, and every step
-that had succeeded before its kill must still carry its first finish time (not executed again).
+Each round starts a run of a 7-node chain (input, delays of 0.1, 0.1, 1.5, 0.1 and 0.1 s,
+template) on the Redis queue, waits until its second delay succeeded (the kill lands in the long
+third one), kills the worker holding it with SIGKILL and forks a replacement (workers come from a
+fork server: importing the worker costs seconds of CPU). A run is resumed when another worker
+holds its lease; the baseline is the same run with no kill, measured in the same session. At the
+end every run must have succeeded, and every step that had succeeded before its kill must still
+carry its first finish time (not executed again).
 
 PostgreSQL is a temporary database on 127.0.0.1:5432; Redis is a throwaway ``redis-server`` on a
 free port, or ``--redis-url`` (flushed).
@@ -78,7 +79,7 @@ async def resumed_after(run_id: uuid.UUID, dead_owner: str, killed_at: float) ->
 
 
 async def bench(cluster: Cluster, kills: int, workers: int, baseline_runs: int) -> None:
-    user, workflow_id = await make_workflow(delay_chain(0.15, 0.15, 0.15, 0.15, 0.15))
+    user, workflow_id = await make_workflow(delay_chain(0.1, 0.1, 1.5, 0.1, 0.1))
     for _ in range(workers):
         cluster.start_worker()
     await cluster.wait_for_ready_workers(workers)
@@ -92,6 +93,7 @@ async def bench(cluster: Cluster, kills: int, workers: int, baseline_runs: int) 
 
     rounds: list[tuple[uuid.UUID, dict[str, Any], asyncio.Task[float | None]]] = []
     started = time.monotonic()
+    skipped = 0
     for n in range(kills):
         await cluster.wait_for_ready_workers(2)
         run_id = await start_run(user, workflow_id, topic=f"k{n}")
@@ -102,8 +104,9 @@ async def bench(cluster: Cluster, kills: int, workers: int, baseline_runs: int) 
 
         before = await wait(mid_run, within=60, what=f"run {n} to reach d2")
         holder = (await run_row(run_id))["lease_owner"]
-        if holder is None:
-            raise RuntimeError(f"run {n} finished before it could be killed: slow the chain down")
+        if holder is None:  # the machine was too slow to catch it mid-run: not a kill, try again
+            skipped += 1
+            continue
         cluster.kill_9(worker_pid(holder))
         killed_at = time.monotonic()
         cluster.start_worker()
@@ -128,7 +131,9 @@ async def bench(cluster: Cluster, kills: int, workers: int, baseline_runs: int) 
         else:
             resumes.append(seconds)
     lease = get_settings().run_lease_seconds
-    print(f"{kills} kills in {time.monotonic() - started:.0f} s, lease {lease:g} s, {workers} workers kept")
+    kills = len(rounds)
+    print(f"{kills} kills in {time.monotonic() - started:.0f} s ({skipped} rounds finished before the kill), "
+          f"lease {lease:g} s, {workers} workers kept")
     print(f"baseline run (no kill): median {statistics.median(baseline):.2f} s over {baseline_runs}")
     print(f"resumed after kill: p50 {percentile(resumes, 0.5):.2f} s, p95 {percentile(resumes, 0.95):.2f} s, "
           f"max {max(resumes, default=float('nan')):.2f} s (bound: 2 x lease = {2 * lease:g} s)")

@@ -23,7 +23,38 @@ RESERVED_NAMES = frozenset({"params", "run", "item", "index", "loop", "range", "
 MAX_TEMPLATE_CHARS = 200_000
 MAX_OUTPUT_CHARS = 2_000_000
 
-_environment = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+MAX_EXPONENT = 1_000
+MAX_POWER_BITS = 100_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, stricter in two ways.
+
+    Jinja answers an unsafe attribute (``''.__class__``) with an undefined value that renders as
+    nothing, so ``{{ ''.__class__.__mro__ }}`` would quietly print an empty string: here it fails,
+    so the author learns the template was refused. And ``*`` / ``**`` are checked before they
+    compute, so ``'a' * 10**9`` or ``9**9**9`` cannot exhaust memory or CPU before the output cap.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, str | list | tuple) and isinstance(times, int) and \
+                        len(sequence) * times > MAX_OUTPUT_CHARS:
+                    raise SecurityError(f"the repetition would be longer than {MAX_OUTPUT_CHARS} items")
+        if operator == "**" and isinstance(right, int | float) and (
+                abs(right) > MAX_EXPONENT or (isinstance(left, int) and left.bit_length() * right > MAX_POWER_BITS)):
+            raise SecurityError(f"the power is too large (exponents up to {MAX_EXPONENT}, results up to "
+                                f"{MAX_POWER_BITS} bits)")
+        return super().call_binop(context, operator, left, right)
+
+
+_environment = _Sandbox(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 @lru_cache(maxsize=512)

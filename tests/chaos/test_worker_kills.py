@@ -19,7 +19,7 @@ from tests.infra import REDIS_TEST_URL, require_server, truncate_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 KILLS = 20
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 WORKERS = 3  # a killed worker is replaced at once; a new process takes seconds to start
 
 
@@ -54,7 +54,7 @@ async def _resumed_after(cluster: Cluster, run_id: uuid.UUID, dead_owner: str, k
 
 
 async def test_twenty_kill_9s_in_a_row_lose_no_run_and_repeat_no_finished_step(cluster: Cluster) -> None:
-    user, workflow_id = await make_workflow(delay_chain(0.15, 0.15, 0.15, 0.15, 0.15))
+    user, workflow_id = await make_workflow(delay_chain(0.1, 0.1, 1.5, 0.1, 0.1))
     for _ in range(WORKERS):
         cluster.start_worker()
     await cluster.wait_for_ready_workers(WORKERS)

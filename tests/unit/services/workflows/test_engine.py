@@ -113,7 +113,9 @@ async def test_template_cannot_reach_python_internals(editor: User) -> None:
     graph = {"nodes": [node("t", "template", template="[{{ ''.__class__.__mro__ }}{{ params.__init__ }}]")],
              "edges": []}
     detail = await run_graph(editor, graph)
-    assert steps_by_node(detail)["t"].output["content"] == "[]"
+    step = steps_by_node(detail)["t"]
+    assert detail.status is RunStatus.FAILED and step.status is StepStatus.FAILED
+    assert "sandbox forbids" in (step.error or "") and step.output is None
 
 
 async def test_failed_template_is_not_retried(editor: User) -> None:
