@@ -49,8 +49,10 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = redact(record.getMessage(), self.secrets), None
         if record.exc_info:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        if record.exc_text:  # also when another handler's filter rendered it first
+            record.exc_text = redact(record.exc_text, self.secrets)
         return True
 
 

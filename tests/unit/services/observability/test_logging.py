@@ -52,3 +52,15 @@ def test_every_secret_setting_is_masked_in_text_and_json() -> None:
     _logger(stream, settings).warning("sending with %s and %r", "hunter2-smtp", {"token": "tk_ntfy_123"})
     assert "hunter2-smtp" not in stream.getvalue() and "tk_ntfy_123" not in stream.getvalue()
     assert "sending with *** and {'token': '***'}" in stream.getvalue()
+
+
+def test_a_traceback_another_handler_rendered_first_is_still_masked() -> None:
+    unaware, aware = io.StringIO(), io.StringIO()
+    log = _logger(unaware, Settings())  # a handler built before the secret was configured
+    log.addHandler(build_handler(Settings(smtp_password=SecretStr("hunter2-smtp")), aware))
+    try:
+        raise RuntimeError("relay refused hunter2-smtp")
+    except RuntimeError:
+        log.exception("send failed")
+    line = json.loads(aware.getvalue())
+    assert "***" in line["exception"] and "hunter2-smtp" not in aware.getvalue()
