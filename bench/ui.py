@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import free_port, stop_process_group  # noqa: E402
+from tests.processes import app_start_failure, free_port, start_prod_app, stop_process_group  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -117,26 +116,7 @@ def start_app(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen[byt
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")}
     # Autosave would store versions in the middle of the measurement: keep it out of the way.
     env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "BUILDER_AUTOSAVE_SECONDS": "3600"})
-    command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod "
-               f"--frontend-port {port} --backend-port {port} --loglevel warning")
-    with log_path.open("wb") as log:
-        return subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def wait_until_serving(url: str, server: subprocess.Popen[bytes], timeout: float, log_path: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the app exited with {server.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200 and \
-                    httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    sys.exit(f"the app did not answer within {timeout} s")
+    return start_prod_app(port, env, log_path)
 
 
 def api_workflows(url: str, nodes: int) -> tuple[int, int]:
@@ -211,7 +191,9 @@ def main() -> None:
     url = f"http://localhost:{port}"
     server = start_app(port, data_dir, data_dir / "server.log")
     try:
-        wait_until_serving(url, server, args.timeout, data_dir / "server.log")
+        failure = app_start_failure(url, server, args.timeout, data_dir / "server.log")
+        if failure:
+            sys.exit(failure)
         small_id, big_id = api_workflows(url, args.nodes)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -10,8 +10,12 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -52,3 +56,28 @@ def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
         yield process
     finally:
         stop_process_group(process, grace_seconds=5)
+
+
+def start_prod_app(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`reflex run --env prod` on ``port`` with the same toolchain and migrations as `make run`."""
+    command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod "
+               f"--frontend-port {port} --backend-port {port} --loglevel warning")
+    with log_path.open("wb") as log:
+        return subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def app_start_failure(url: str, server: subprocess.Popen[bytes], timeout: float, log_path: Path) -> str | None:
+    """Wait until the app answers ``/health`` and its login page; why it did not, or None once it does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            return f"the app exited with {server.returncode}:\n{log_path.read_text()[-4000:]}"
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200 and \
+                    httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200:
+                return None
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return f"the app did not answer within {timeout} s:\n{log_path.read_text()[-4000:]}"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +14,8 @@ from playwright.sync_api import Page, expect
 
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.infra import IN_CI
-from tests.processes import free_port, stop_process_group
+from tests.processes import app_start_failure, free_port, start_prod_app, stop_process_group
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-quic"]
@@ -55,17 +52,14 @@ def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
     env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
                 "OPENAI_API_KEY": "sk-e2e-fake", "OPENAI_BASE_URL": fake_openai.base_url,
                 "BUILDER_AUTOSAVE_SECONDS": "20", **UNUSED_SECRETS})
-    # The same environment and commands as `make run` (scripts/env.sh sets the offline toolchain).
-    command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod "
-               f"--frontend-port {port} --backend-port {port} --loglevel warning")
     log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+    server = start_prod_app(port, env, log_path)
     url = f"http://localhost:{port}"
     SERVER_LOGS[url] = log_path
     try:
-        _wait_until_serving(url, server, log_path)
+        failure = app_start_failure(url, server, STARTUP_SECONDS, log_path)
+        if failure:
+            pytest.fail(failure)
         # The first account becomes admin: create it now, so accounts made by tests are viewers.
         created = httpx.post(f"{url}/api/v3/auth/register", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
                                                                   "full_name": "Workspace Admin"}, timeout=30)
@@ -74,22 +68,6 @@ def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
     finally:
         stop_process_group(server)
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the app exited with {server.returncode}:\n{log_path.read_text()[-4000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200 and \
-                    httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop_process_group(server)
-    pytest.fail(f"the app did not answer within {STARTUP_SECONDS} s:\n{log_path.read_text()[-4000:]}")
 
 
 @pytest.fixture(scope="package")
