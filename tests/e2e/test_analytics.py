@@ -92,10 +92,16 @@ def test_the_analytics_page_charts_seeded_runs_and_switches_range(page: Page, ap
     for empty in ("chart-tokens", "chart-cost"):
         expect(page.locator(f"[data-empty-chart={empty}]")).to_contain_text("No AI")
 
-    # the page views of this session and the filter changes were recorded as the admin's activity
-    exported = httpx.get(f"{app_url}/api/v3/advanced/analytics/export", headers=_token(app_url), timeout=30,
-                         params={"time_range": "day", "type": ["page_view", "ui_action"]})
-    assert exported.status_code == 200, exported.text
+    # the page views of this session and the filter changes were recorded as the admin's activity;
+    # the recorder writes in one-second batches, so the latest actions may still be on their way
+    auth = _token(app_url)
+    for _ in range(20):
+        exported = httpx.get(f"{app_url}/api/v3/advanced/analytics/export", headers=auth, timeout=30,
+                             params={"time_range": "day", "type": ["page_view", "ui_action"]})
+        assert exported.status_code == 200, exported.text
+        if ",page_view," in exported.text and ",ui_action," in exported.text:
+            break
+        page.wait_for_timeout(500)
     assert ",page_view," in exported.text and ",ui_action," in exported.text
 
 
