@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import anthropic
-from anthropic.types import MessageParam
 from pydantic import BaseModel, Field, SecretStr
 
 from services.ai.base import AIProvider, ChatMessage, FinishReason, GenerateRequest, GenerateResult, Usage
@@ -21,6 +19,10 @@ from services.ai.providers.messages import conversation_turns
 from services.net.clients import client_for
 from services.net.http_failures import redacted, retry_after_seconds
 from services.settings import get_settings
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: each call imports it, so start-up does not
+    import anthropic
+    from anthropic.types import MessageParam
 
 ANTHROPIC_API_URL = "https://api.anthropic.com"
 
@@ -66,6 +68,8 @@ class AnthropicProvider(AIProvider):
 
     async def generate(self, request: GenerateRequest) -> GenerateResult:
         """The model's complete answer; raises ProviderFailed when the provider fails or is unreachable."""
+        import anthropic
+
         model = self.resolve_model(request.model)
         system, messages, unresolved = _messages(request)
         connection = self.connection()
@@ -81,6 +85,8 @@ class AnthropicProvider(AIProvider):
 
     async def stream(self, request: GenerateRequest) -> AsyncIterator[str]:
         """The answer as the server sends it; afterwards ``last_streamed`` holds the text and usage."""
+        import anthropic
+
         model = self.resolve_model(request.model)
         system, messages, unresolved = _messages(request)
         connection = self.connection()
@@ -118,6 +124,8 @@ class AnthropicProvider(AIProvider):
 
     def _failure(self, exc: anthropic.APIError, connection: AnthropicConnection) -> ProviderFailed:
         """The SDK's error as a sentence in our tree, never repeating the API key."""
+        import anthropic
+
         name = self.display_name
         if isinstance(exc, anthropic.APITimeoutError):
             return ProviderFailed(f"The {name} provider did not answer within {connection.timeout_seconds:g} s; "
@@ -149,6 +157,8 @@ async def _client(connection: AnthropicConnection) -> AsyncIterator[anthropic.As
 
     The base URL is always passed so the SDK never reads ANTHROPIC_BASE_URL behind the settings' back.
     """
+    import anthropic
+
     api_key = connection.api_key.get_secret_value()
     yield client_for(("anthropic", connection.base_url, api_key, connection.timeout_seconds),
                      lambda: anthropic.AsyncAnthropic(api_key=api_key, base_url=connection.base_url,

@@ -11,14 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-import httpx2
-from google import genai
-from google.genai import errors as genai_errors
-from google.genai import types
-from google.genai.client import AsyncClient
 from pydantic import BaseModel, Field, SecretStr
 
 from services.ai.base import (
@@ -36,6 +31,12 @@ from services.ai.text.tokens import count_tokens
 from services.net.http_failures import redacted, retry_after_seconds
 from services.settings import get_settings
 
+if TYPE_CHECKING:  # the SDK takes seconds to import: each call imports it, so start-up does not
+    from google import genai
+    from google.genai import errors as genai_errors
+    from google.genai import types
+    from google.genai.client import AsyncClient
+
 GEMINI_API_URL = "https://generativelanguage.googleapis.com"
 # v1beta is where the Gemini API documents generateContent and offers new models first.
 GEMINI_API_VERSION = "v1beta"
@@ -46,10 +47,19 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "MAX_TOKENS": "length",
     **dict.fromkeys(("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"), "content_filter"),
 }
-# The SDK sends through httpx2 by default and httpx when GOOGLE_GENAI_HTTP_CLIENT says so.
-_TIMEOUTS = (httpx.TimeoutException, httpx2.TimeoutException)
-_UNREACHABLE = (httpx.ConnectError, httpx2.ConnectError)
-_TRANSPORT_ERRORS = (httpx.TransportError, httpx2.TransportError)
+
+
+@lru_cache(maxsize=1)
+def _sdk_failures() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """What the SDK raises: its API error and the transport errors, as (failures, timeouts, unreachable).
+
+    The SDK sends through httpx2 by default and httpx when GOOGLE_GENAI_HTTP_CLIENT says so.
+    """
+    import httpx2
+    from google.genai import errors as genai_errors
+
+    return ((genai_errors.APIError, httpx.TransportError, httpx2.TransportError),
+            (httpx.TimeoutException, httpx2.TimeoutException), (httpx.ConnectError, httpx2.ConnectError))
 
 
 class GoogleConnection(BaseModel):
@@ -90,7 +100,7 @@ class GoogleProvider(AIProvider):
         client = await _client(connection)
         try:
             response = await client.models.generate_content(model=model, contents=contents, config=config)
-        except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
+        except _sdk_failures()[0] as exc:
             raise self._failure(exc, connection) from exc
         return self._result(_text(response), model, _usage(response.usage_metadata), _finish_reason(response),
                             unresolved, response)
@@ -114,12 +124,14 @@ class GoogleProvider(AIProvider):
                 if text := _text(chunk):
                     pieces.append(text)
                     yield text
-        except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
+        except _sdk_failures()[0] as exc:
             raise self._failure(exc, connection) from exc
         self.last_streamed = self._result("".join(pieces), model, usage, finish_reason, unresolved, last)
 
     async def embed(self, texts: Sequence[str], model: str = "") -> EmbedResult:
         """One vector per text (``batchEmbedContents``); the API reports no token counts, so they are estimated."""
+        from google.genai import types
+
         chosen = self.resolve_embedding_model(model)
         connection = self.connection()
         client = await _client(connection)
@@ -127,7 +139,7 @@ class GoogleProvider(AIProvider):
             contents: list[types.Content] = [types.Content(parts=[types.Part(text=text)])
                                                    for text in texts]
             response = await client.models.embed_content(model=chosen, contents=contents)
-        except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
+        except _sdk_failures()[0] as exc:
             raise self._failure(exc, connection) from exc
         vectors = [list(item.values or []) for item in response.embeddings or []]
         if len(vectors) != len(texts):
@@ -150,11 +162,13 @@ class GoogleProvider(AIProvider):
 
     def _failure(self, exc: Exception, connection: GoogleConnection) -> ProviderFailed:
         """The SDK's error as a sentence in our tree, never repeating the API key."""
+        from google.genai import errors as genai_errors
+
         name = self.display_name
-        if isinstance(exc, _TIMEOUTS):
+        if isinstance(exc, _sdk_failures()[1]):
             return ProviderFailed(f"The {name} provider did not answer within {connection.timeout_seconds:g} s; "
                                   "try again.", retryable=True)
-        if isinstance(exc, _UNREACHABLE):
+        if isinstance(exc, _sdk_failures()[2]):
             return ProviderFailed(f"The {name} provider could not be reached at {connection.base_url}; "
                                   "try again shortly.", retryable=True)
         if not isinstance(exc, genai_errors.APIError):
@@ -184,6 +198,9 @@ async def _client(connection: GoogleConnection) -> AsyncClient:
 
 @lru_cache(maxsize=8)
 def _shared_client(api_key: str, base_url: str, timeout_ms: int) -> genai.Client:
+    from google import genai
+    from google.genai import types
+
     options = types.HttpOptions(base_url=base_url, api_version=GEMINI_API_VERSION, timeout=timeout_ms,
                                 retry_options=types.HttpRetryOptions(attempts=1))
     return genai.Client(api_key=api_key, vertexai=False, http_options=options)
@@ -191,6 +208,8 @@ def _shared_client(api_key: str, base_url: str, timeout_ms: int) -> genai.Client
 
 def _request_parts(request: GenerateRequest) -> tuple[list[types.Content], types.GenerateContentConfig, list[str]]:
     """The conversation as Gemini contents, the config with the system instruction, and unresolved placeholders."""
+    from google.genai import types
+
     turns, unresolved = conversation_turns(request)
     contents = [types.Content(role="model" if turn.role == "assistant" else "user",
                               parts=[types.Part(text=turn.content)])

@@ -11,11 +11,8 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import openai
-from openai.types.chat import ChatCompletionMessageParam
-from openai.types.completion_usage import CompletionUsage
 from pydantic import BaseModel, Field, SecretStr
 
 from services.ai.base import AIProvider, EmbedResult, FinishReason, GenerateRequest, GenerateResult, Usage
@@ -23,6 +20,11 @@ from services.ai.errors import ProviderFailed
 from services.ai.providers.messages import conversation_turns
 from services.net.clients import client_for
 from services.net.http_failures import redacted, retry_after_seconds
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: each call imports it, so start-up does not
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.completion_usage import CompletionUsage
 
 # Statuses after which the same request may succeed later: timeout, lock conflict, rate limit, server errors.
 _RETRYABLE_STATUSES = frozenset({408, 409, 429})
@@ -51,6 +53,8 @@ class OpenAICompatibleProvider(AIProvider):
 
     async def generate(self, request: GenerateRequest) -> GenerateResult:
         """The model's complete answer; raises ProviderFailed when the provider fails or is unreachable."""
+        import openai
+
         model = self.resolve_model(request.model)
         messages, unresolved = _chat_messages(request)
         connection = self.connection()
@@ -69,6 +73,8 @@ class OpenAICompatibleProvider(AIProvider):
 
     async def stream(self, request: GenerateRequest) -> AsyncIterator[str]:
         """The answer as the server sends it; afterwards ``last_streamed`` holds the text and usage."""
+        import openai
+
         model = self.resolve_model(request.model)
         messages, unresolved = _chat_messages(request)
         connection = self.connection()
@@ -94,6 +100,8 @@ class OpenAICompatibleProvider(AIProvider):
 
     async def embed(self, texts: Sequence[str], model: str = "") -> EmbedResult:
         """One vector per text from the embeddings endpoint; raises ProviderFailed as ``generate`` does."""
+        import openai
+
         offered = self.available_embedding_models()
         if not offered:
             return await super().embed(texts, model)
@@ -121,6 +129,8 @@ class OpenAICompatibleProvider(AIProvider):
 
     def _failure(self, exc: openai.APIError, connection: OpenAICompatibleConnection) -> ProviderFailed:
         """The SDK's error as a sentence in our tree, never repeating the API key."""
+        import openai
+
         name = self.display_name
         if isinstance(exc, openai.APITimeoutError):
             return ProviderFailed(f"The {name} provider did not answer within {connection.timeout_seconds:g} s; "
@@ -147,6 +157,8 @@ class OpenAICompatibleProvider(AIProvider):
 @asynccontextmanager
 async def _client(connection: OpenAICompatibleConnection) -> AsyncIterator[openai.AsyncOpenAI]:
     """The loop's client for these settings (kept, not closed: building one costs ~30 ms)."""
+    import openai
+
     api_key = connection.api_key.get_secret_value()
     yield client_for(("openai", connection.base_url, api_key, connection.timeout_seconds),
                      lambda: openai.AsyncOpenAI(api_key=api_key, base_url=connection.base_url,

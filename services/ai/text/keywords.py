@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import yake
-
 from services.ai.base import Keyword
 from services.ai.text.stopwords import STOPWORDS
 
@@ -19,6 +17,8 @@ def extract_keywords(text: str, *, language: str, top: int = 10) -> list[Keyword
     lower-is-better from 0 upwards; ``1 / (1 + score)`` turns that into higher-is-better.
     Phrases differing only in case are reported once, as first ranked.
     """
+    import yake  # imported on first use: it pulls in networkx, half a second of start-up
+
     lan = language if language in STOPWORDS else _DEFAULT_LANGUAGE
     # A fresh extractor per call: cheap to build, and no state is shared between threads.
     extractor = yake.KeywordExtractor(lan=lan, n=_MAX_PHRASE_WORDS, top=top)
