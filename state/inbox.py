@@ -26,6 +26,7 @@ from services.notifications.schemas import NotificationPublic
 from services.workflows.events import get_event_bus
 from state.auth import AuthState
 from state.errors import form_message
+from state.tabs import tab_connected
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +60,6 @@ def _item(n: NotificationPublic) -> InboxItem:
                      priority=n.priority.value, created=n.created_at.strftime("%Y-%m-%d %H:%M UTC"),
                      read=n.read_at is not None, archived=n.archived_at is not None,
                      run_id=str(n.run_id) if n.run_id else "")
-
-
-def _tab_connected(tab: str) -> bool:
-    """Whether this process holds a websocket for ``tab`` (True when that cannot be told)."""
-    try:
-        from reflex.utils.prerequisites import get_app
-
-        namespace = get_app().app.event_namespace
-    except Exception:  # outside a running app (tests, scripts): assume the tab is there
-        return True
-    return namespace is None or tab in namespace.token_to_sid
 
 
 def poke_watcher(tab: str) -> None:
@@ -232,7 +222,7 @@ class InboxState(AuthState):
             with contextlib.suppress(TimeoutError):
                 events = [await asyncio.wait_for(queue.get(), timeout=CHECK_SECONDS)]
             events += [queue.get_nowait() for _ in range(queue.qsize())]  # a burst reloads once
-            absent = 0 if _tab_connected(tab) else absent + 1
+            absent = 0 if tab_connected(tab) else absent + 1
             async with self:
                 if self.user_id != user_id or absent >= ABSENT_CHECKS_TO_STOP:
                     return

@@ -25,7 +25,7 @@ from services.db import open_session
 from services.workflows.events import get_event_bus
 from state import analytics_charts as charts
 from state.auth import AuthState
-from state.inbox import _tab_connected
+from state.tabs import tab_connected
 
 log = logging.getLogger(__name__)
 OVERVIEW_KPIS = ("Runs", "Success rate", "p95 duration", "AI cost")
@@ -129,7 +129,7 @@ class OverviewState(AuthState):
                 while not queue.empty():  # a burst of runs reloads once
                     queue.get_nowait()
             async with self:
-                if not self.watching or not self.user_id or not _tab_connected(tab):
+                if not self.watching or not self.user_id or not tab_connected(tab):
                     return
                 if finished:
                     await self._reload_figures()

@@ -21,6 +21,7 @@ from services.db import open_session
 from services.status import ServicesStatus, ServiceStatus, services_status
 from state.auth import AuthState
 from state.errors import form_message
+from state.tabs import tab_connected
 
 log = logging.getLogger(__name__)
 ROUTE = "/settings/services"
@@ -53,17 +54,6 @@ class NamespaceRow:
     entry_count: int
     size: str
     p95: str
-
-
-def _tab_connected(tab: str) -> bool:
-    """Whether this process still holds a websocket for ``tab`` (True when that cannot be told)."""
-    try:
-        from reflex.utils.prerequisites import get_app
-
-        namespace = get_app().app.event_namespace
-    except Exception:  # outside a running app
-        return True
-    return namespace is None or tab in namespace.token_to_sid
 
 
 def _size(count: int) -> str:
@@ -245,7 +235,7 @@ class ServicesState(AuthState):
                 await asyncio.sleep(REFRESH_SECONDS)
                 async with self:
                     if (self.router.url.path.rstrip("/") != ROUTE or not self.signed_in or self.refused
-                            or not _tab_connected(tab)):
+                            or not tab_connected(tab)):
                         return
                     await self._refresh()
         finally:
