@@ -58,7 +58,9 @@ async def test_only_admins_clear_the_cache_whole_or_one_namespace(live: httpx.As
     assert one.status_code == 200 and one.json() == {"namespace": "ai", "removed": 1}
     assert await get_cache().get("docs", "b") == 2
     everything = await live.post(f"{CACHE}/clear", headers=admin)
-    assert everything.json() == {"namespace": None, "removed": 1}
+    # docs:b at least (the app may have cached something of its own meanwhile), and nothing is left
+    assert everything.json()["namespace"] is None and everything.json()["removed"] >= 1
+    assert await get_cache().get("docs", "b") is None
     bad = await live.post(f"{CACHE}/clear", headers=admin, json={"namespace": "Not Valid"})
     assert bad.status_code == 422 and "namespace" in bad.json()["error"]["message"]
 

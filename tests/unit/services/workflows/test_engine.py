@@ -130,8 +130,15 @@ async def test_running_run_can_be_cancelled(editor: User) -> None:
         workflow = await workflows.create(editor, WorkflowCreate(
             name="t", graph={"nodes": [node("wait", "delay", seconds=30)], "edges": []}), session=session)
         assert workflow.id is not None
-        run = await runs.start_run(workflow.id, {}, session=session, trigger=Trigger.API, actor=editor)
-    await runs.wait_until_settled(run.id, 0.2)
+    async with get_event_bus().subscribe() as events:
+        async with open_session() as session:
+            run = await runs.start_run(workflow.id, {}, session=session, trigger=Trigger.API, actor=editor)
+
+        async def delay_started() -> None:  # cancel a step that is running, not a run still in the queue
+            while not ((event := await events.get()).get("node_id") == "wait" and event.get("status") == "running"):
+                pass
+
+        await asyncio.wait_for(delay_started(), 10)
     async with open_session() as session:
         await runs.cancel(editor, run.id, session=session)
     await asyncio.wait_for(drain(), 10)
