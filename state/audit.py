@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import reflex as rx
 from pydantic import ValidationError
@@ -16,8 +17,8 @@ from services.auth.permissions import Permission, allows
 from services.db import open_session
 from state.auth import AuthState
 from state.errors import form_message
+from state.paging import PagedList
 
-PAGE_SIZE = 25
 ALL_ACTIONS = "all"
 
 
@@ -41,10 +42,11 @@ def _day(text: str, *, end: bool) -> datetime | None:
     return day + timedelta(days=1) if end else day
 
 
-class AuditState(AuthState):
+class AuditState(PagedList, AuthState):
+    page_size: ClassVar[int] = 25
+    noun: ClassVar[tuple[str, str]] = ("entry", "entries")
+
     rows: list[AuditRow] = []
-    total: int = 0
-    page: int = 0
     actions: list[str] = []
     actor_filter: str = ""
     action_filter: str = ALL_ACTIONS
@@ -55,23 +57,11 @@ class AuditState(AuthState):
     loading: bool = False
     allowed: bool = True
 
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-    @rx.var
-    def has_previous(self) -> bool:
-        return self.page > 0
-
-    @rx.var
-    def has_next(self) -> bool:
-        return (self.page + 1) * PAGE_SIZE < self.total
-
     def _filters(self, *, paged: bool = True) -> AuditFilter:
         return AuditFilter(actor=self.actor_filter, target=self.target_filter,
                            action="" if self.action_filter == ALL_ACTIONS else self.action_filter,
                            since=_day(self.from_day, end=False), until=_day(self.to_day, end=True),
-                           offset=self.page * PAGE_SIZE if paged else 0, limit=PAGE_SIZE)
+                           offset=self.offset if paged else 0, limit=self.page_size)
 
     async def _reload(self) -> None:
         self.loading, self.audit_error = True, ""
@@ -116,11 +106,6 @@ class AuditState(AuthState):
     async def clear_filters(self) -> None:
         self.actor_filter = self.target_filter = self.from_day = self.to_day = ""
         self.action_filter, self.page = ALL_ACTIONS, 0
-        await self._reload()
-
-    @rx.event
-    async def go_to_page(self, delta: int) -> None:
-        self.page = min(max(0, self.page + delta), self.page_count - 1)
         await self._reload()
 
     @rx.event

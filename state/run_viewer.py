@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from typing import ClassVar
 
 import plotly.graph_objects as go
 import reflex as rx
@@ -22,9 +23,9 @@ from services.workflows import run_report, runs
 from services.workflows import service as workflows
 from state.auth import AuthState
 from state.errors import form_message
+from state.paging import PagedList
 from state.run_format import ACTIVE, seconds_text, step_view
 
-PAGE_SIZE = 20
 _POLL_SECONDS = 2.0
 _POLL_LIMIT = 450  # 15 minutes of polling at most
 STATUS_COLOURS = {"succeeded": "#16a34a", "failed": "#dc2626", "running": "#2563eb", "waiting": "#9333ea",
@@ -164,24 +165,16 @@ class RunViewerState(AuthState):
         return rx.download(data=document.content, filename=f"{name}.md")
 
 
-class RunListState(AuthState):
+class RunListState(PagedList, AuthState):
     """A workflow's runs, newest first, a page at a time."""
+
+    noun: ClassVar[tuple[str, str]] = ("run", "runs")
 
     workflow_id: int = 0
     workflow_name: str = ""
     rows: list[RunRow] = []
-    count: int = 0
-    page: int = 0
     error: str = ""
     loaded: bool = False
-
-    @rx.var
-    def has_next(self) -> bool:
-        return (self.page + 1) * PAGE_SIZE < self.count
-
-    @rx.var
-    def page_label(self) -> str:
-        return f"Page {self.page + 1} of {max(1, -(-self.count // PAGE_SIZE))} · {self.count} runs"
 
     @rx.event
     async def load(self) -> None:
@@ -193,22 +186,17 @@ class RunListState(AuthState):
             return
         await self._reload()
 
-    @rx.event
-    async def turn_page(self, step: int) -> None:
-        self.page = max(0, self.page + step)
-        await self._reload()
-
     async def _reload(self) -> None:
         try:
             async with open_session() as session:
                 user = await self._signed_in_user(session)
                 workflow = await workflows.detail(user, self.workflow_id, session=session)
-                found = await runs.list_runs(user, self.workflow_id, session=session, offset=self.page * PAGE_SIZE,
-                                             limit=PAGE_SIZE)
+                found = await runs.list_runs(user, self.workflow_id, session=session, offset=self.offset,
+                                             limit=self.page_size)
         except errors.DomainError as exc:
             self.error = form_message(exc)
             return
-        self.workflow_name, self.count, self.loaded = workflow.name, found.count, True
+        self.workflow_name, self.total, self.loaded = workflow.name, found.count, True
         self.rows = [RunRow(id=str(r.id), status=r.status.value, trigger=r.trigger.value,
                             created_at=r.created_at.strftime("%Y-%m-%d %H:%M:%S"), duration=seconds_text(r.duration_ms),
                             tokens=r.total_tokens, cost=f"${r.total_cost:.4f}",

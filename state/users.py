@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import ClassVar
 
 import reflex as rx
 
@@ -14,8 +15,7 @@ from services.auth.permissions import Permission, allows
 from services.db import open_session
 from state.auth import AuthState
 from state.errors import form_message
-
-PAGE_SIZE = 20
+from state.paging import PagedList
 
 
 @dataclass
@@ -29,26 +29,14 @@ class UserRow:
     last_login: str
 
 
-class UsersState(AuthState):
+class UsersState(PagedList, AuthState):
+    noun: ClassVar[tuple[str, str]] = ("user", "users")
+
     rows: list[UserRow] = []
-    total: int = 0
-    page: int = 0
     search: str = ""
     users_error: str = ""
     users_notice: str = ""
     loading: bool = False
-
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-    @rx.var
-    def has_previous(self) -> bool:
-        return self.page > 0
-
-    @rx.var
-    def has_next(self) -> bool:
-        return (self.page + 1) * PAGE_SIZE < self.total
 
     async def _reload(self) -> None:
         self.loading = True
@@ -58,8 +46,8 @@ class UsersState(AuthState):
                 if not allows(actor.role, Permission.MANAGE_USERS):
                     self.rows, self.total = [], 0
                     return
-                result = await auth.list_users(actor, session=session, offset=self.page * PAGE_SIZE,
-                                               limit=PAGE_SIZE, search=self.search)
+                result = await auth.list_users(actor, session=session, offset=self.offset,
+                                               limit=self.page_size, search=self.search)
         except errors.DomainError as exc:
             self.users_error = form_message(exc)
             return
@@ -79,11 +67,6 @@ class UsersState(AuthState):
     @rx.event
     async def set_search(self, value: str) -> None:
         self.search, self.page = value, 0
-        await self._reload()
-
-    @rx.event
-    async def go_to_page(self, delta: int) -> None:
-        self.page = min(max(0, self.page + delta), self.page_count - 1)
         await self._reload()
 
     async def _update(self, user_id: str, changes: UserUpdate, done: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 from pydantic import ValidationError
@@ -20,9 +20,9 @@ from services.workflows import gallery, listing
 from services.workflows import service as workflows
 from state.auth import AuthState
 from state.errors import form_message
+from state.paging import PagedList
 
 _ROLES_THAT_EDIT = frozenset(r.value for r in Role if allows(r, Permission.EDIT_WORKFLOWS))
-PAGE_SIZE = 10
 STATUS_CHOICES = ("all", *(s.value for s in WorkflowStatus))
 
 
@@ -47,12 +47,13 @@ class TemplateCard:
     tags: list[str]
 
 
-class WorkflowsState(AuthState):
+class WorkflowsState(PagedList, AuthState):
     """What the workflow list shows and the dialogs that create workflows."""
 
+    page_size: ClassVar[int] = 10
+    noun: ClassVar[tuple[str, str]] = ("workflow", "workflows")
+
     rows: list[WorkflowRowView] = []
-    count: int = 0
-    page: int = 0
     search: str = ""
     status_filter: str = "all"
     tag_filter: str = ""
@@ -66,15 +67,6 @@ class WorkflowsState(AuthState):
     def can_edit(self) -> bool:
         return self.user_role in _ROLES_THAT_EDIT
 
-    @rx.var
-    def page_label(self) -> str:
-        pages = max(1, -(-self.count // PAGE_SIZE))
-        return f"Page {self.page + 1} of {pages} · {self.count} workflow{'s' if self.count != 1 else ''}"
-
-    @rx.var
-    def has_next(self) -> bool:
-        return (self.page + 1) * PAGE_SIZE < self.count
-
     @rx.event
     async def load(self) -> None:
         """on_load: the first page (and the notice for a workflow just saved elsewhere)."""
@@ -87,13 +79,13 @@ class WorkflowsState(AuthState):
         try:
             async with open_session() as session:
                 user = await self._signed_in_user(session)
-                found = await listing.list_with_runs(user, session=session, offset=self.page * PAGE_SIZE,
-                                                     limit=PAGE_SIZE, search=self.search, status=status,
+                found = await listing.list_with_runs(user, session=session, offset=self.offset,
+                                                     limit=self.page_size, search=self.search, status=status,
                                                      tag=self.tag_filter)
         except errors.DomainError as exc:
             self.error = form_message(exc)
             return
-        self.count = found.count
+        self.total = found.count
         self.rows = [WorkflowRowView(
             id=row.workflow.id, name=row.workflow.name, tags=row.workflow.tags, status=row.workflow.status.value,
             version=row.workflow.current_version, last_run=row.runs.last_status or "never run",
@@ -114,11 +106,6 @@ class WorkflowsState(AuthState):
     @rx.event
     async def filter_by_tag(self, tag: str) -> None:
         self.tag_filter, self.page = tag, 0
-        await self._reload()
-
-    @rx.event
-    async def turn_page(self, step: int) -> None:
-        self.page = max(0, self.page + step)
         await self._reload()
 
     @rx.event

@@ -7,6 +7,7 @@ import reflex as rx
 from components.cards import empty_state
 from components.forms import form_alert
 from components.layout import protected_page
+from components.pager import pager
 from state.audit import AuditRow, AuditState
 
 COLUMNS = ("Time (UTC)", "Actor", "Action", "Target", "IP", "Request id", "Details")
@@ -56,15 +57,7 @@ def _log() -> rx.Component:
             rx.cond(AuditState.loading, rx.spinner(),
                     empty_state("scroll-text", "No matching entries", "Change the filters, or act first.")),
         ),
-        rx.hstack(
-            rx.text(AuditState.total, rx.cond(AuditState.total == 1, " entry", " entries"), " · page ",
-                    AuditState.page + 1, " of ", AuditState.page_count, size="2", color=rx.color("gray", 11)),
-            rx.spacer(),
-            rx.button("Previous", variant="soft", disabled=~AuditState.has_previous,
-                      on_click=AuditState.go_to_page(-1)),
-            rx.button("Next", variant="soft", disabled=~AuditState.has_next, on_click=AuditState.go_to_page(1)),
-            width="100%", align="center",
-        ),
+        pager(AuditState),
         spacing="3", width="100%",
     )
 

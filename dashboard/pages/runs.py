@@ -10,6 +10,7 @@ from components.cards import empty_state
 from components.documents import safe_markdown
 from components.forms import form_alert
 from components.layout import protected_page
+from components.pager import pager
 from state.run_viewer import DiffRow, DocumentView, RunListState, RunRow, RunViewerState
 
 V = RunViewerState
@@ -156,11 +157,7 @@ def run_list() -> rx.Component:
                     rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
                         "Started (UTC)", "Status", "Trigger", "Duration", "Tokens", "Cost", "")])),
                     rx.table.body(rx.foreach(L.rows, _run_row)), variant="surface", width="100%"),
-                rx.hstack(rx.text(L.page_label, size="2", color=rx.color("gray", 11)), rx.spacer(),
-                          rx.button("Previous", size="1", variant="soft", disabled=L.page == 0,
-                                    on_click=L.turn_page(-1)),
-                          rx.button("Next", size="1", variant="soft", disabled=~L.has_next, on_click=L.turn_page(1)),
-                          width="100%", align="center"),
+                pager(L),
                 width="100%", spacing="2"),
                 empty_state("play", "No runs yet", "Run this workflow from the builder; its runs are listed here.")),
             spacing="4", width="100%")),

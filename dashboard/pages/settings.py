@@ -7,6 +7,7 @@ import reflex as rx
 from components.cards import empty_state
 from components.forms import form_alert
 from components.layout import protected_page
+from components.pager import pager
 from state.users import UserRow, UsersState
 
 ROLES = ["admin", "editor", "viewer"]
@@ -49,15 +50,7 @@ def _users_admin() -> rx.Component:
             rx.cond(UsersState.loading, rx.spinner(),
                     empty_state("users", "No matching users", "Try another search.")),
         ),
-        rx.hstack(
-            rx.text(UsersState.total, rx.cond(UsersState.total == 1, " user", " users"), " · page ",
-                    UsersState.page + 1, " of ", UsersState.page_count, size="2", color=rx.color("gray", 11)),
-            rx.spacer(),
-            rx.button("Previous", variant="soft", disabled=~UsersState.has_previous,
-                      on_click=UsersState.go_to_page(-1)),
-            rx.button("Next", variant="soft", disabled=~UsersState.has_next, on_click=UsersState.go_to_page(1)),
-            width="100%", align="center",
-        ),
+        pager(UsersState),
         spacing="3", width="100%",
     )
 

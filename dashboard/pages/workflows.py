@@ -9,6 +9,7 @@ from components.ai import hint_text
 from components.cards import empty_state
 from components.forms import form_alert
 from components.layout import protected_page
+from components.pager import pager
 from state.workflows import STATUS_CHOICES, TemplateCard, WorkflowRowView, WorkflowsState
 
 S = WorkflowsState
@@ -102,11 +103,7 @@ def _table() -> rx.Component:
                     "Name", "Tags", "Status", "Last run (UTC)", "Success rate", "")])),
                 rx.table.body(rx.foreach(S.rows, _row)),
                 variant="surface", width="100%"),
-            rx.hstack(
-                rx.text(S.page_label, size="2", color=rx.color("gray", 11)), rx.spacer(),
-                rx.button("Previous", size="1", variant="soft", disabled=S.page == 0, on_click=S.turn_page(-1)),
-                rx.button("Next", size="1", variant="soft", disabled=~S.has_next, on_click=S.turn_page(1)),
-                width="100%", align="center"),
+            pager(S),
             width="100%", spacing="2"),
         empty_state("workflow", "No workflows match",
                     "Create one — blank or from a template — or change the search and filters."),

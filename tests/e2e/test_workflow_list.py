@@ -62,3 +62,23 @@ def test_export_duplicate_archive_and_import(page: Page, app_url: str, tmp_path:
     page.get_by_role("link", name=f"Runs of {imported_name}").click()
     expect(page.get_by_role("heading", name=f"Runs of {imported_name}")).to_be_visible()
     expect(page.get_by_text("No runs yet")).to_be_visible()
+
+
+def test_the_list_pages_ten_at_a_time(page: Page, app_url: str) -> None:
+    prefix = f"Paged {uuid.uuid4().hex[:6]}"
+    with admin_api(app_url) as api:
+        for number in range(11):
+            create_workflow(api, f"{prefix} {number:02d}", NOTES_GRAPH)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto("/workflows")
+    page.get_by_label("Search workflows").fill(prefix)
+    expect(page.get_by_text("Page 1 of 2 · 11 workflows")).to_be_visible()
+    previous, following = page.get_by_role("button", name="Previous"), page.get_by_role("button", name="Next")
+    expect(previous).to_be_disabled()
+    following.click()
+    expect(page.get_by_text("Page 2 of 2 · 11 workflows")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=prefix)).to_have_count(1)
+    expect(following).to_be_disabled()
+    previous.click()
+    expect(page.get_by_text("Page 1 of 2 · 11 workflows")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=prefix)).to_have_count(10)
