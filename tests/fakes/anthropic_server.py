@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.processes import free_port
+from tests.fakes.loopback import LoopbackHTTPServer
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                 403: "permission_error", 404: "not_found_error", 413: "request_too_large",
@@ -62,20 +58,13 @@ class _Interruption:
     message: str
 
 
-class FakeAnthropicServer:
+class FakeAnthropicServer(LoopbackHTTPServer[RecordedRequest]):
     """Start with ``with FakeAnthropicServer() as server:``; point the SDK at ``server.base_url``."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.requests: list[RecordedRequest] = []
+        super().__init__([Route("/v1/messages", self._messages, methods=["POST"])], name="fake Anthropic")
         self._failures: deque[_Failure] = deque()
         self._interruptions: deque[_Interruption] = deque()
-        self._delays: deque[float] = deque()
-        self._lock = threading.Lock()
-        app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                     lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, name="fake-anthropic", daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -101,38 +90,16 @@ class FakeAnthropicServer:
         with self._lock:
             self._interruptions.append(_Interruption(after_words, error_type, message))
 
-    def delay_next(self, seconds: float) -> None:
-        """Wait ``seconds`` before answering the next request."""
-        with self._lock:
-            self._delays.append(seconds)
-
-    def reset(self) -> None:
-        """Forget recorded requests and programmed failures, interruptions and delays."""
-        with self._lock:
-            self.requests.clear()
-            self._failures.clear()
-            self._interruptions.clear()
-            self._delays.clear()
-
-    def __enter__(self) -> FakeAnthropicServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the fake Anthropic server did not start on port {self.port}")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+    def _forget(self) -> None:
+        self._failures.clear()
+        self._interruptions.clear()
 
     async def _messages(self, request: Request) -> Response:
         body = await request.json()
         with self._lock:
             self.requests.append(RecordedRequest(request.url.path, dict(request.headers), body))
             failure = self._failures.popleft() if self._failures else None
-            delay = self._delays.popleft() if self._delays else 0.0
+            delay = self._next_delay()
             interruption = self._interruptions.popleft() if body.get("stream") and self._interruptions else None
         if delay:
             await asyncio.sleep(delay)

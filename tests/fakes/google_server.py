@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.fakes.loopback import LoopbackHTTPServer
 from tests.fakes.openai_server import bag_of_words_vector, reply_words
-from tests.processes import free_port
 
 MODEL_VERSION = "fake-gemini-001"
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
@@ -55,20 +51,13 @@ class _Failure:
     mid_stream: bool = False
 
 
-class FakeGoogleServer:
+class FakeGoogleServer(LoopbackHTTPServer[RecordedRequest]):
     """Start with ``with FakeGoogleServer() as server:``; point the SDK's ``base_url`` at ``server.base_url``."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.requests: list[RecordedRequest] = []
+        super().__init__([Route("/{version}/models/{target}", self._models, methods=["POST"])], name="fake Google")
         self._failures: deque[_Failure] = deque()
-        self._delays: deque[float] = deque()
         self._finishes: deque[str] = deque()
-        self._lock = threading.Lock()
-        app = Starlette(routes=[Route("/{version}/models/{target}", self._models, methods=["POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                     lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, name="fake-google", daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -99,31 +88,9 @@ class FakeGoogleServer:
         with self._lock:
             self._finishes.append(finish_reason)
 
-    def delay_next(self, seconds: float) -> None:
-        """Wait ``seconds`` before answering the next request."""
-        with self._lock:
-            self._delays.append(seconds)
-
-    def reset(self) -> None:
-        """Forget recorded requests and programmed failures and delays."""
-        with self._lock:
-            self.requests.clear()
-            self._failures.clear()
-            self._delays.clear()
-            self._finishes.clear()
-
-    def __enter__(self) -> FakeGoogleServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the fake Google server did not start on port {self.port}")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+    def _forget(self) -> None:
+        self._failures.clear()
+        self._finishes.clear()
 
     async def _embed(self, request: Request, body: dict[str, Any]) -> Response:
         """``batchEmbedContents``: one bag-of-words vector per request, as the OpenAI fake computes them."""
@@ -145,7 +112,7 @@ class FakeGoogleServer:
         with self._lock:
             self.requests.append(RecordedRequest(request.url.path, request.url.query, dict(request.headers), body))
             failure = self._failures.popleft() if self._failures else None
-            delay = self._delays.popleft() if self._delays else 0.0
+            delay = self._next_delay()
             finish_override = self._finishes.popleft() if self._finishes and failure is None else None
         if delay:
             await asyncio.sleep(delay)

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.processes import free_port
+from tests.fakes.loopback import LoopbackHTTPServer
 
 
 @dataclass(frozen=True)
@@ -54,20 +50,14 @@ class Answer:
     delay: float = 0.0
 
 
-class RecordingHTTPServer:
+class RecordingHTTPServer(LoopbackHTTPServer[RecordedRequest]):
     """Start with ``with RecordingHTTPServer() as server:``; ``server.url("/path")`` is where to send."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = free_port()
-        self.requests: list[RecordedRequest] = []
+        super().__init__([Route("/{path:path}", self._answer, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])],
+                         name="recording HTTP", host=host)
         self.default = Answer()
         self._answers: deque[Answer] = deque()
-        self._lock = threading.Lock()
-        app = Starlette(routes=[Route("/{path:path}", self._answer, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level="warning",
-                                                     lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, name="http-peer", daemon=True)
 
     def url(self, path: str = "/") -> str:
         return f"http://{self.host}:{self.port}{path}"
@@ -77,25 +67,9 @@ class RecordingHTTPServer:
         with self._lock:
             self._answers.extend([answer] * times)
 
-    def reset(self) -> None:
-        """Forget recorded requests and programmed answers; the default goes back to 200 ``ok``."""
-        with self._lock:
-            self.requests.clear()
-            self._answers.clear()
-            self.default = Answer()
-
-    def __enter__(self) -> RecordingHTTPServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the recording HTTP server did not start on port {self.port}")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+    def _forget(self) -> None:
+        self._answers.clear()
+        self.default = Answer()
 
     async def _answer(self, request: Request) -> Response:
         body = await request.body()

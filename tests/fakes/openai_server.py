@@ -16,20 +16,17 @@ import hashlib
 import json
 import math
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.processes import free_port
+from tests.fakes.loopback import LoopbackHTTPServer
 
 EMBEDDING_DIMENSIONS = 64
 _WORD = re.compile(r"[a-z0-9]+")
@@ -54,20 +51,13 @@ class _Failure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackHTTPServer[RecordedRequest]):
     """Start with ``with FakeOpenAIServer() as server:``; point the SDK at ``server.base_url``."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.requests: list[RecordedRequest] = []
+        super().__init__([Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
+                          Route("/v1/embeddings", self._embeddings, methods=["POST"])], name="fake OpenAI")
         self._failures: deque[_Failure] = deque()
-        self._delays: deque[float] = deque()
-        self._lock = threading.Lock()
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat_completions, methods=["POST"]),
-                                Route("/v1/embeddings", self._embeddings, methods=["POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                     lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, name="fake-openai", daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -81,30 +71,8 @@ class FakeOpenAIServer:
         with self._lock:
             self._failures.extend([failure] * times)
 
-    def delay_next(self, seconds: float) -> None:
-        """Wait ``seconds`` before answering the next request."""
-        with self._lock:
-            self._delays.append(seconds)
-
-    def reset(self) -> None:
-        """Forget recorded requests and programmed failures and delays."""
-        with self._lock:
-            self.requests.clear()
-            self._failures.clear()
-            self._delays.clear()
-
-    def __enter__(self) -> FakeOpenAIServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the fake OpenAI server did not start on port {self.port}")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+    def _forget(self) -> None:
+        self._failures.clear()
 
     async def _record(self, request: Request) -> tuple[dict[str, Any], Response | None]:
         """The request's body, and the programmed failure to answer with instead, if any (after any delay)."""
@@ -112,7 +80,7 @@ class FakeOpenAIServer:
         with self._lock:
             self.requests.append(RecordedRequest(request.url.path, dict(request.headers), body))
             failure = self._failures.popleft() if self._failures else None
-            delay = self._delays.popleft() if self._delays else 0.0
+            delay = self._next_delay()
         if delay:
             await asyncio.sleep(delay)
         if failure is None:
