@@ -26,6 +26,13 @@ class WorkflowStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class WorkflowVisibility(StrEnum):
+    """Who sees a workflow: everyone in the workspace, or only its owner (and admins)."""
+
+    WORKSPACE = "workspace"
+    PRIVATE = "private"
+
+
 class Workflow(SQLModel, table=True):
     """A named document workflow; its graph lives in ``WorkflowVersion`` rows."""
 
@@ -37,6 +44,8 @@ class Workflow(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: WorkflowStatus = Field(default=WorkflowStatus.DRAFT, sa_column=str_enum_column(WorkflowStatus, index=True))
+    visibility: WorkflowVisibility = Field(default=WorkflowVisibility.WORKSPACE,
+                                           sa_column=str_enum_column(WorkflowVisibility))
     current_version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -65,6 +74,7 @@ class WorkflowCreate(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     tags: list[str] = Field(default_factory=list, max_length=20)
+    visibility: WorkflowVisibility = WorkflowVisibility.WORKSPACE
     graph: dict[str, Any] = Field(default_factory=lambda: {"nodes": [], "edges": []})
 
 
@@ -75,6 +85,7 @@ class WorkflowUpdate(SQLModel):
     description: str | None = Field(default=None, max_length=10_000)
     tags: list[str] | None = Field(default=None, max_length=20)
     status: WorkflowStatus | None = None
+    visibility: WorkflowVisibility | None = None
 
 
 class GraphUpdate(SQLModel):
@@ -94,6 +105,7 @@ class WorkflowPublic(SQLModel):
     description: str
     tags: list[str]
     status: WorkflowStatus
+    visibility: WorkflowVisibility
     current_version: int
     owner_id: uuid.UUID | None
     created_at: datetime

@@ -12,7 +12,7 @@ import reflex as rx
 from pydantic import ValidationError
 
 from models.user import Role
-from models.workflow import WorkflowCreate, WorkflowExport, WorkflowStatus
+from models.workflow import WorkflowCreate, WorkflowExport, WorkflowStatus, WorkflowUpdate, WorkflowVisibility
 from services import errors
 from services.auth.permissions import Permission, allows
 from services.db import open_session
@@ -36,6 +36,7 @@ class WorkflowRowView:
     last_run: str
     last_run_at: str
     success_rate: str
+    private: bool
 
 
 @dataclass
@@ -90,7 +91,8 @@ class WorkflowsState(PagedList, AuthState):
             id=row.workflow.id, name=row.workflow.name, tags=row.workflow.tags, status=row.workflow.status.value,
             version=row.workflow.current_version, last_run=row.runs.last_status or "never run",
             last_run_at=row.runs.last_at.strftime("%Y-%m-%d %H:%M") if row.runs.last_at else "",
-            success_rate=f"{row.runs.success_rate:.0%}" if row.runs.success_rate is not None else "—")
+            success_rate=f"{row.runs.success_rate:.0%}" if row.runs.success_rate is not None else "—",
+            private=row.workflow.visibility is WorkflowVisibility.PRIVATE)
             for row in found.rows]
 
     @rx.event
@@ -112,7 +114,9 @@ class WorkflowsState(PagedList, AuthState):
     async def create_blank(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """A new, empty workflow; opens it in the builder."""
         try:
-            data = WorkflowCreate(name=str(form.get("name", "")).strip() or "Untitled workflow")
+            data = WorkflowCreate(name=str(form.get("name", "")).strip() or "Untitled workflow",
+                                  visibility=WorkflowVisibility.PRIVATE if form.get("private") else
+                                  WorkflowVisibility.WORKSPACE)
             async with open_session() as session:
                 user = await self._signed_in_user(session)
                 workflow = await workflows.create(user, data, session=session)
@@ -142,6 +146,22 @@ class WorkflowsState(PagedList, AuthState):
             self.error = form_message(exc)
             return
         self.notice = f"Duplicated as “{copy.name}”."
+        await self._reload()
+
+    @rx.event
+    async def set_private(self, workflow_id: int, private: bool) -> None:
+        """Keep a workflow to its owner (and admins), or share it with the workspace again."""
+        visibility = WorkflowVisibility.PRIVATE if private else WorkflowVisibility.WORKSPACE
+        try:
+            async with open_session() as session:
+                user = await self._signed_in_user(session)
+                changed = await workflows.update_workflow(user, workflow_id, WorkflowUpdate(visibility=visibility),
+                                                          session=session)
+        except errors.DomainError as exc:
+            self.error = form_message(exc)
+            return
+        self.notice = (f"“{changed.name}” is private: only you and the admins see it." if private
+                       else f"“{changed.name}” is shared with the workspace.")
         await self._reload()
 
     @rx.event

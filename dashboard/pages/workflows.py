@@ -37,7 +37,10 @@ def _create_dialog() -> rx.Component:
             rx.form(rx.hstack(
                 rx.input(name="name", placeholder="Name, e.g. Release notes", aria_label="Workflow name",
                          width="100%"),
-                rx.button("Create blank", type="submit"), width="100%"), on_submit=S.create_blank),
+                rx.button("Create blank", type="submit"), width="100%"),
+                rx.text(rx.checkbox("Private: only I and the admins see it", name="private", margin_top="8px"),
+                        as_="label", size="2"),
+                on_submit=S.create_blank),
             rx.text("Or start from a template", size="2", weight="medium", margin_top="16px", as_="p"),
             rx.grid(rx.foreach(S.templates, _template_card), columns="2", spacing="3", margin_top="8px",
                     role="region", aria_label="Template gallery"),
@@ -70,7 +73,11 @@ def _filters() -> rx.Component:
 
 def _row(row: WorkflowRowView) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(row.name, href="/workflows/" + row.id.to_string(), weight="medium")),
+        rx.table.cell(rx.hstack(
+            rx.link(row.name, href="/workflows/" + row.id.to_string(), weight="medium"),
+            rx.cond(row.private, rx.tooltip(rx.icon("lock", size=13, aria_label="private"),
+                                            content="Private: only its owner and the admins see it")),
+            align="center", spacing="1")),
         rx.table.cell(rx.hstack(rx.foreach(row.tags, lambda tag: rx.badge(
             tag, variant="soft", size="1", cursor="pointer", on_click=S.filter_by_tag(tag))), wrap="wrap")),
         rx.table.cell(rx.badge(row.status, variant="outline")),
@@ -85,6 +92,13 @@ def _row(row: WorkflowRowView) -> rx.Component:
             rx.cond(S.can_edit, rx.hstack(
                 rx.icon_button(rx.icon("copy", size=14), size="1", variant="ghost", on_click=S.duplicate(row.id),
                                aria_label="Duplicate " + row.name),
+                rx.cond(row.private,
+                        rx.icon_button(rx.icon("lock-open", size=14), size="1", variant="ghost",
+                                       on_click=S.set_private(row.id, False),
+                                       aria_label="Share " + row.name + " with the workspace"),
+                        rx.icon_button(rx.icon("lock", size=14), size="1", variant="ghost",
+                                       on_click=S.set_private(row.id, True),
+                                       aria_label="Make " + row.name + " private")),
                 rx.cond(row.status != "archived", rx.icon_button(
                     rx.icon("archive", size=14), size="1", variant="ghost", color_scheme="red",
                     on_click=S.archive(row.id), aria_label="Archive " + row.name)),

@@ -81,4 +81,5 @@ async def duplicate(actor: User, workflow_id: int, *, session: AsyncSession) -> 
     found = await workflows.detail(actor, workflow_id, session=session)
     return await workflows.create(actor, WorkflowCreate(name=f"{found.name} (copy)"[:200],
                                                         description=found.description, tags=found.tags,
-                                                        graph=found.graph), session=session)
+                                                        visibility=found.visibility, graph=found.graph),
+                                 session=session)

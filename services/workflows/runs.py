@@ -63,7 +63,9 @@ async def start_run(workflow_id: int, parameters: dict[str, Any], *, session: As
     """Create a queued run pinned to the workflow's current version, commit it, then dispatch it."""
     if actor is not None:
         require(actor.role, Permission.EDIT_WORKFLOWS)
-    workflow = await workflows.get(workflow_id, session=session)
+        workflow = await workflows.get_visible(actor, workflow_id, session=session)
+    else:  # a trigger (webhook, schedule, run-finished rule) set up by someone who could see it
+        workflow = await workflows.get(workflow_id, session=session)
     if workflow.status is WorkflowStatus.ARCHIVED:
         raise errors.Conflict(f"Workflow {workflow_id} is archived; restore it before running it.")
     version = await workflows.get_version(workflow_id, workflow.current_version, session=session)
@@ -111,9 +113,10 @@ async def wait_until_settled(run_id: uuid.UUID, wait_seconds: float) -> RunStatu
         delay = min(delay * 2, 0.1)
 
 
-async def _get(run_id: uuid.UUID, session: AsyncSession) -> Run:
+async def _get(actor: User, run_id: uuid.UUID, session: AsyncSession) -> Run:
+    """The run if ``actor`` may see its workflow; ``NotFound`` otherwise (as for a run that never was)."""
     run = await session.get(Run, run_id)
-    if run is None:
+    if run is None or not workflows.can_see(actor, await workflows.get(run.workflow_id, session=session)):
         raise errors.NotFound(f"Run {run_id} does not exist.")
     return run
 
@@ -121,7 +124,7 @@ async def _get(run_id: uuid.UUID, session: AsyncSession) -> Run:
 async def get_run(actor: User, run_id: uuid.UUID, *, session: AsyncSession) -> RunDetail:
     """The run with its steps (in execution order) and the documents it produced."""
     require(actor.role, Permission.VIEW)
-    run = await _get(run_id, session)
+    run = await _get(actor, run_id, session)
     await session.refresh(run)
     steps = (await session.exec(select(Step).where(col(Step.run_id) == run_id)
                                 .order_by(col(Step.finished_at), col(Step.id)))).all()
@@ -139,7 +142,7 @@ async def get_run(actor: User, run_id: uuid.UUID, *, session: AsyncSession) -> R
 async def list_runs(actor: User, workflow_id: int, *, session: AsyncSession, offset: int = 0, limit: int = 50,
                     status: RunStatus | None = None) -> RunsPublic:
     require(actor.role, Permission.VIEW)
-    await workflows.get(workflow_id, session=session)
+    await workflows.get_visible(actor, workflow_id, session=session)
     query = select(Run).where(col(Run.workflow_id) == workflow_id)
     if status is not None:
         query = query.where(col(Run.status) == status)
@@ -151,7 +154,7 @@ async def list_runs(actor: User, workflow_id: int, *, session: AsyncSession, off
 async def cancel(actor: User, run_id: uuid.UUID, *, session: AsyncSession) -> RunPublic:
     """Cancel a run: at once when queued or waiting; a running run stops at its worker's next heartbeat."""
     require(actor.role, Permission.EDIT_WORKFLOWS)
-    run = await _get(run_id, session)
+    run = await _get(actor, run_id, session)
     if run.status.finished:
         raise errors.Conflict(f"Run {run_id} already {run.status.value}; there is nothing to cancel.")
     now = utcnow()
@@ -173,7 +176,7 @@ async def retry(actor: User, run_id: uuid.UUID, *, session: AsyncSession, from_n
     again); with it, ``from_node`` and everything downstream of it run again.
     """
     require(actor.role, Permission.EDIT_WORKFLOWS)
-    original = await _get(run_id, session)
+    original = await _get(actor, run_id, session)
     if not original.status.finished:
         raise errors.Conflict(f"Run {run_id} is still {original.status.value}; retry it once it has ended.")
     version = await workflows.get_version(original.workflow_id, original.version, session=session)
@@ -202,7 +205,7 @@ async def decide(actor: User, run_id: uuid.UUID, *, approve: bool, comment: str 
                  session: AsyncSession) -> RunPublic:
     """Approve (the run continues) or reject (it fails) a run waiting at a human approval node."""
     require(actor.role, Permission.EDIT_WORKFLOWS)
-    run = await _get(run_id, session)
+    run = await _get(actor, run_id, session)
     if run.status is not RunStatus.WAITING:
         raise errors.Conflict(f"Run {run_id} is {run.status.value}, not waiting for an approval.")
     claims = run.claims
@@ -236,7 +239,7 @@ async def decide(actor: User, run_id: uuid.UUID, *, approve: bool, comment: str 
 async def analytics(actor: User, workflow_id: int, *, session: AsyncSession) -> WorkflowAnalytics:
     """Run counts by status, success rate, duration percentiles, tokens and cost of one workflow."""
     require(actor.role, Permission.VIEW)
-    await workflows.get(workflow_id, session=session)
+    await workflows.get_visible(actor, workflow_id, session=session)
     by_status = dict((await session.exec(select(Run.status, func.count()).where(
         col(Run.workflow_id) == workflow_id).group_by(col(Run.status)))).all())
     totals = (await session.exec(select(func.coalesce(func.sum(Run.total_tokens), 0),

@@ -30,11 +30,12 @@ from models.workflow import (
     WorkflowStatus,
     WorkflowUpdate,
     WorkflowVersion,
+    WorkflowVisibility,
 )
 from services import errors
 from services.analytics.hooks import record_workflow_created, record_workflow_edited
 from services.auth.audit import record_audit
-from services.auth.permissions import Permission, require
+from services.auth.permissions import Permission, allows, require
 from services.workflows.graph import EdgeSpec, Graph, NodeSpec
 from services.workflows.validation import validate_graph
 
@@ -53,6 +54,20 @@ async def get(workflow_id: int, *, session: AsyncSession) -> Workflow:
     return workflow
 
 
+def can_see(actor: User, workflow: Workflow) -> bool:
+    """Workspace workflows are everyone's; a private one is its owner's and the admins'."""
+    return (workflow.visibility is WorkflowVisibility.WORKSPACE or workflow.owner_id == actor.id
+            or allows(actor.role, Permission.ADMINISTER))
+
+
+async def get_visible(actor: User, workflow_id: int, *, session: AsyncSession) -> Workflow:
+    """The workflow if ``actor`` may see it; ``NotFound`` otherwise (a private workflow's existence is not told)."""
+    workflow = await get(workflow_id, session=session)
+    if not can_see(actor, workflow):
+        raise errors.NotFound(f"Workflow {workflow_id} does not exist.")
+    return workflow
+
+
 async def get_version(workflow_id: int, number: int, *, session: AsyncSession) -> WorkflowVersion:
     result = await session.exec(select(WorkflowVersion).where(
         col(WorkflowVersion.workflow_id) == workflow_id, col(WorkflowVersion.number) == number))
@@ -64,7 +79,7 @@ async def get_version(workflow_id: int, number: int, *, session: AsyncSession) -
 
 async def detail(actor: User, workflow_id: int, *, session: AsyncSession) -> WorkflowDetail:
     require(actor.role, Permission.VIEW)
-    workflow = await get(workflow_id, session=session)
+    workflow = await get_visible(actor, workflow_id, session=session)
     version = await get_version(workflow_id, workflow.current_version, session=session)
     return WorkflowDetail(**WorkflowPublic.model_validate(workflow, from_attributes=True).model_dump(),
                           graph=version.graph)
@@ -75,7 +90,7 @@ async def create(actor: User, data: WorkflowCreate, *, session: AsyncSession) ->
     require(actor.role, Permission.EDIT_WORKFLOWS)
     graph = validate_graph(data.graph)
     workflow = Workflow(name=data.name.strip(), description=data.description, tags=_clean_tags(data.tags),
-                        owner_id=actor.id, current_version=1)
+                        visibility=data.visibility, owner_id=actor.id, current_version=1)
     session.add(workflow)
     await session.flush()
     assert workflow.id is not None
@@ -92,6 +107,9 @@ async def list_workflows(actor: User, *, session: AsyncSession, offset: int = 0,
     """A page of workflows, newest edit first; archived ones only when asked for by status."""
     require(actor.role, Permission.VIEW)
     query = select(Workflow)
+    if not allows(actor.role, Permission.ADMINISTER):
+        query = query.where(or_(col(Workflow.visibility) == WorkflowVisibility.WORKSPACE,
+                                col(Workflow.owner_id) == actor.id))
     if status is not None:
         query = query.where(col(Workflow.status) == status)
     else:
@@ -112,8 +130,10 @@ async def list_workflows(actor: User, *, session: AsyncSession, offset: int = 0,
 async def update_workflow(actor: User, workflow_id: int, data: WorkflowUpdate, *, session: AsyncSession) -> Workflow:
     """Rename, describe, retag or change the status of a workflow."""
     require(actor.role, Permission.EDIT_WORKFLOWS)
-    workflow = await get(workflow_id, session=session)
+    workflow = await get_visible(actor, workflow_id, session=session)
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("visibility") is not None and workflow.owner_id != actor.id:
+        require(actor.role, Permission.ADMINISTER)  # who sees a workflow is its owner's call (or an admin's)
     if "tags" in changes:
         changes["tags"] = _clean_tags(changes["tags"] or [])
     if changes.get("name") is not None:
@@ -133,7 +153,7 @@ async def update_workflow(actor: User, workflow_id: int, data: WorkflowUpdate, *
 async def archive(actor: User, workflow_id: int, *, session: AsyncSession) -> Workflow:
     """Soft delete: the workflow, its versions and runs stay readable. Owner or admin only."""
     require(actor.role, Permission.EDIT_WORKFLOWS)
-    workflow = await get(workflow_id, session=session)
+    workflow = await get_visible(actor, workflow_id, session=session)
     if workflow.owner_id != actor.id:
         require(actor.role, Permission.ADMINISTER)
     workflow.status = WorkflowStatus.ARCHIVED
@@ -146,7 +166,7 @@ async def archive(actor: User, workflow_id: int, *, session: AsyncSession) -> Wo
 
 async def graph_of(actor: User, workflow_id: int, *, session: AsyncSession, version: int | None = None) -> GraphPublic:
     require(actor.role, Permission.VIEW)
-    workflow = await get(workflow_id, session=session)
+    workflow = await get_visible(actor, workflow_id, session=session)
     row = await get_version(workflow_id, version or workflow.current_version, session=session)
     return GraphPublic(version=row.number, graph=row.graph)
 
@@ -155,7 +175,7 @@ async def save_graph(actor: User, workflow_id: int, data: GraphUpdate, *, sessio
     """Validate and store the graph as the next version. A stale ``base_version`` is a conflict."""
     require(actor.role, Permission.EDIT_WORKFLOWS)
     graph = validate_graph(data.graph)
-    workflow = await get(workflow_id, session=session)
+    workflow = await get_visible(actor, workflow_id, session=session)
     if workflow.status is WorkflowStatus.ARCHIVED:
         raise errors.Conflict("This workflow is archived; restore it (set its status to draft) before editing.")
     expected = data.base_version if data.base_version is not None else workflow.current_version
@@ -182,7 +202,7 @@ async def save_graph(actor: User, workflow_id: int, data: GraphUpdate, *, sessio
 
 async def list_versions(actor: User, workflow_id: int, *, session: AsyncSession) -> list[VersionPublic]:
     require(actor.role, Permission.VIEW)
-    await get(workflow_id, session=session)
+    await get_visible(actor, workflow_id, session=session)
     rows = (await session.exec(select(WorkflowVersion).where(
         col(WorkflowVersion.workflow_id) == workflow_id).order_by(col(WorkflowVersion.number).desc()))).all()
     return [VersionPublic(number=row.number, author_id=row.author_id, message=row.message,

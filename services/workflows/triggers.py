@@ -56,7 +56,7 @@ def _hash(token: str) -> str:
 async def create_webhook(actor: User, workflow_id: int, *, session: AsyncSession) -> WebhookCreated:
     """A new secret webhook URL for the workflow; only its hash is stored."""
     require(actor.role, Permission.EDIT_WORKFLOWS)
-    await workflows.get(workflow_id, session=session)
+    await workflows.get_visible(actor, workflow_id, session=session)
     token = secrets.token_urlsafe(32)
     hook = WebhookTrigger(workflow_id=workflow_id, token_hash=_hash(token), token_hint=token[:6], created_by=actor.id)
     session.add(hook)
@@ -85,7 +85,7 @@ def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
 
 async def create_schedule(actor: User, workflow_id: int, data: ScheduleCreate, *, session: AsyncSession) -> Schedule:
     require(actor.role, Permission.EDIT_WORKFLOWS)
-    await workflows.get(workflow_id, session=session)
+    await workflows.get_visible(actor, workflow_id, session=session)
     problems = []
     if not croniter.is_valid(data.cron):
         problems.append({"field": "cron", "message": "not a valid cron expression (five fields: min hour day month "
@@ -108,6 +108,7 @@ async def create_schedule(actor: User, workflow_id: int, data: ScheduleCreate, *
 
 async def list_schedules(actor: User, workflow_id: int, *, session: AsyncSession) -> list[Schedule]:
     require(actor.role, Permission.VIEW)
+    await workflows.get_visible(actor, workflow_id, session=session)
     return list((await session.exec(select(Schedule).where(col(Schedule.workflow_id) == workflow_id))).all())
 
 
@@ -143,8 +144,8 @@ async def create_run_finished_trigger(actor: User, workflow_id: int, source_work
                                       session: AsyncSession) -> RunFinishedTrigger:
     """Start ``workflow_id`` whenever a run of ``source_workflow_id`` ends with ``on_status`` (or ``any``)."""
     require(actor.role, Permission.EDIT_WORKFLOWS)
-    await workflows.get(workflow_id, session=session)
-    await workflows.get(source_workflow_id, session=session)
+    await workflows.get_visible(actor, workflow_id, session=session)
+    await workflows.get_visible(actor, source_workflow_id, session=session)
     allowed = {"any", RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value}
     if on_status not in allowed:
         raise errors.ValidationFailed(f"on_status must be one of {', '.join(sorted(allowed))}.",

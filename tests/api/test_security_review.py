@@ -1,8 +1,10 @@
 """Security review: another user's objects (IDOR), role escalation, and tampered, expired or revoked tokens.
 
-Workflows and runs live in one shared workspace: every member reads them and editors run them
-(the README's roles). What belongs to one person — notifications, the inbox, an account's role,
-its sessions — is checked here against a second account.
+Workspace workflows and their runs are shared: every member reads them and editors run them (the
+README's roles). A private workflow, its runs, schedules and webhooks are its owner's and the
+admins'; to anyone else they do not exist (404, never listed). What belongs to one person —
+private workflows, notifications, the inbox, an account's role, its sessions — is checked here
+against a second account.
 """
 
 from __future__ import annotations
@@ -51,6 +53,49 @@ async def test_another_users_notifications_are_invisible_and_untouchable(live: h
     # Alice's item is untouched by Bob's attempts.
     inbox = (await live.get("/api/v3/inbox", headers=alice)).json()
     assert inbox["unread"] == 1 and inbox["data"][0]["id"] == notification_id
+
+
+async def test_a_private_workflow_and_its_runs_do_not_exist_for_other_members(live: httpx.AsyncClient) -> None:
+    admin = await account(live, "admin@example.com", Role.ADMIN)
+    alice = await account(live, "alice@example.com", Role.EDITOR)
+    bob = await account(live, "bob@example.com", Role.EDITOR)
+    graph = {"nodes": [{"id": "in", "type": "input", "config": {"fields": []}},
+                       {"id": "ok", "type": "human_approval", "config": {}}],
+             "edges": [{"source": "in", "target": "ok"}]}
+    created = await live.post("/api/v3/workflows", headers=alice,
+                              json={"name": "Alice's drafts", "graph": graph, "visibility": "private"})
+    assert created.status_code == 201 and created.json()["visibility"] == "private", created.text
+    workflow_id = created.json()["id"]
+    run_id = (await live.post(f"/api/v3/workflows/{workflow_id}/execute", headers=alice, json={})).json()["run_id"]
+    w, r = f"/api/v3/workflows/{workflow_id}", f"/api/v3/runs/{run_id}"
+
+    for path in (w, f"{w}/graph", f"{w}/versions", f"{w}/runs", f"{w}/export", f"{w}/analytics", f"{w}/schedules",
+                 r, f"{r}/report"):
+        answer = await live.get(path, headers=bob)
+        assert answer.status_code == 404, (path, answer.text)
+        assert "does not exist" in answer.json()["error"]["message"]
+    for path in (f"{w}/execute", f"{w}/webhooks", f"{r}/cancel", f"{r}/retry", f"{r}/approve", f"{r}/reject"):
+        answer = await live.post(path, headers=bob, json={})
+        assert answer.status_code == 404, (path, answer.text)
+    assert (await live.patch(w, headers=bob, json={"visibility": "workspace"})).status_code == 404
+    assert (await live.put(f"{w}/graph", headers=bob, json={"graph": graph})).status_code == 404
+    assert (await live.delete(w, headers=bob)).status_code == 404
+    assert workflow_id not in [row["id"] for row in (await live.get("/api/v3/workflows", headers=bob)).json()["data"]]
+    assert (await live.get("/api/v3/workflows", headers=bob)).json()["count"] == 0
+
+    # Bob's attempts changed nothing; the owner and the admins see it and its run
+    assert (await live.get(r, headers=alice)).json()["status"] in ("queued", "running", "waiting")
+    assert (await live.get(w, headers=admin)).json()["visibility"] == "private"
+    assert [row["id"] for row in (await live.get("/api/v3/workflows", headers=admin)).json()["data"]] == [workflow_id]
+
+    # the owner shares it: now the workspace sees it (and only the owner or an admin may hide it again)
+    shared = await live.patch(w, headers=alice, json={"visibility": "workspace"})
+    assert shared.status_code == 200 and shared.json()["visibility"] == "workspace"
+    assert (await live.get(r, headers=bob)).status_code == 200
+    hidden = await live.patch(w, headers=bob, json={"visibility": "private"})
+    assert hidden.status_code == 403, hidden.text
+    bad = await live.patch(w, headers=alice, json={"visibility": "secret"})
+    assert bad.status_code == 422 and "visibility" in bad.text
 
 
 async def test_viewers_cannot_run_cancel_or_decide_and_editors_cannot_archive_others_workflows(

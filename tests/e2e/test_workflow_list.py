@@ -82,3 +82,26 @@ def test_the_list_pages_ten_at_a_time(page: Page, app_url: str) -> None:
     previous.click()
     expect(page.get_by_text("Page 1 of 2 · 11 workflows")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text=prefix)).to_have_count(10)
+
+
+def test_a_workflow_made_private_in_the_dialog_shows_a_lock_and_can_be_shared(page: Page, app_url: str) -> None:
+    name = f"Private {uuid.uuid4().hex[:6]}"
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto("/workflows")
+    page.get_by_role("button", name="New workflow").click()
+    page.get_by_label("Workflow name").fill(name)
+    page.get_by_role("checkbox", name="Private: only I and the admins see it").click()
+    page.get_by_role("button", name="Create blank").click()
+    expect(page).to_have_url(re.compile(r"/workflows/\d+$"))
+    with admin_api(app_url) as api:
+        [found] = api.get("/workflows", params={"search": name}).json()["data"]
+    assert found["visibility"] == "private"
+
+    page.goto("/workflows")
+    page.get_by_label("Search workflows").fill(name)
+    row = page.get_by_role("row").filter(has_text=name)
+    expect(row.get_by_label("private", exact=True)).to_be_visible()
+    row.get_by_role("button", name=f"Share {name} with the workspace").click()
+    expect(page.get_by_role("status")).to_contain_text(f"“{name}” is shared with the workspace.")
+    expect(row.get_by_label("private", exact=True)).to_have_count(0)
+    expect(row.get_by_role("button", name=f"Make {name} private")).to_be_visible()
