@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from dashboard.api.deps import CurrentUser, SessionDep
 from models.analytics import EventType
 from models.user import User
-from services.analytics import queries, reports
+from services.analytics import privacy, queries, reports
 from services.analytics.insights import Insight, compute_insights
 from services.analytics.queries import GroupBy, Metric, Summary, TimeSeries, UserActivity
 from services.analytics.windows import Bucket, TimeRange, Window, resolve_window
@@ -48,23 +48,27 @@ WorkflowFilter = Annotated[int | None, Query(ge=1, description="Only events of t
 
 
 @router.get("/summary", response_model=Summary)
-async def summary(_user: Viewer, window: WindowDep, workflow_id: WorkflowFilter = None) -> Summary:
+async def summary(user: Viewer, window: WindowDep, workflow_id: WorkflowFilter = None) -> Summary:
     """Runs, success rate, durations (avg, p50, p95), AI tokens and cost, notifications, active users; vs the
     previous period of the same length."""
+    privacy.check_filter(workflow_id, await privacy.hidden_workflows(user))
     return await queries.summary(window, workflow_id=workflow_id)
 
 
 @router.get("/timeseries", response_model=TimeSeries)
-async def timeseries(_user: Viewer, window: WindowDep, metric: Metric = "runs", bucket: Bucket = "hour",
+async def timeseries(user: Viewer, window: WindowDep, metric: Metric = "runs", bucket: Bucket = "hour",
                      group_by: GroupBy | None = None, workflow_id: WorkflowFilter = None) -> TimeSeries:
     """``metric`` per UTC ``bucket`` over the window, one series per ``group_by`` value."""
-    return await queries.timeseries(metric, bucket=bucket, window=window, group_by=group_by, workflow_id=workflow_id)
+    hidden = await privacy.hidden_workflows(user)
+    privacy.check_filter(workflow_id, hidden)
+    found = await queries.timeseries(metric, bucket=bucket, window=window, group_by=group_by, workflow_id=workflow_id)
+    return privacy.visible_series(found, hidden)
 
 
 @router.get("/insights", response_model=list[Insight])
-async def insights(_user: Viewer) -> list[Insight]:
+async def insights(user: Viewer) -> list[Insight]:
     """What stands out in the data now, each with the numbers behind it."""
-    return await compute_insights()
+    return privacy.visible_insights(await compute_insights(), await privacy.hidden_workflows(user))
 
 
 @router.get("/users/{user_id}/activity", response_model=UserActivity)

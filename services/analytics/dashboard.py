@@ -23,6 +23,7 @@ from services.analytics.breakdowns import (
     workflow_choices,
 )
 from services.analytics.insights import Insight, compute_insights
+from services.analytics.privacy import check_filter, hidden_workflows, visible_insights
 from services.analytics.series import TimeSeries, timeseries
 from services.analytics.summary import Summary, summary
 from services.analytics.windows import Bucket, TimeRange, resolve_window
@@ -62,6 +63,8 @@ async def load_dashboard(actor: User, time_range: TimeRange = "week", *, workflo
                          now: datetime | None = None) -> Dashboard:
     """The analytics page for ``time_range`` ending now (``hour``, ``day``, ``week``, ``month``)."""
     require(actor.role, Permission.VIEW)
+    hidden = await hidden_workflows(actor)
+    check_filter(workflow_id, hidden)
     window = resolve_window(time_range, now=now)
     bucket = RANGE_BUCKET[time_range]
     return Dashboard(
@@ -70,15 +73,16 @@ async def load_dashboard(actor: User, time_range: TimeRange = "week", *, workflo
         runs_by_status=await timeseries("runs", bucket=bucket, window=window, group_by="status",
                                         workflow_id=workflow_id),
         durations=await duration_distribution(window, workflow_id=workflow_id),
-        success_by_workflow=await success_by_workflow(window, workflow_id=workflow_id),
+        success_by_workflow=[rate for rate in await success_by_workflow(window, workflow_id=workflow_id)
+                             if rate.workflow_id not in hidden],
         ai_tokens_by_model=await timeseries("ai_tokens", bucket=bucket, window=window, group_by="model",
                                             workflow_id=workflow_id),
         ai_cost_by_provider=await timeseries("ai_cost_usd", bucket=bucket, window=window, group_by="provider",
                                              workflow_id=workflow_id),
         deliveries=[] if workflow_id is not None else await deliveries_by_channel(window),
         active_users=await activity_heatmap(window, workflow_id=workflow_id),
-        insights=await compute_insights(now=now),
-        workflows=await workflow_choices(),
+        insights=visible_insights(await compute_insights(now=now), hidden),
+        workflows=[choice for choice in await workflow_choices() if choice.id not in hidden],
     )
 
 
@@ -88,7 +92,8 @@ async def load_overview(actor: User, *, now: datetime | None = None, insights: i
     window = resolve_window("day", now=now)
     return Overview(summary=await summary(window),
                     runs_by_status=await timeseries("runs", bucket="hour", window=window, group_by="status"),
-                    insights=(await compute_insights(now=now))[:insights])
+                    insights=visible_insights(await compute_insights(now=now),
+                                              await hidden_workflows(actor))[:insights])
 
 
 __all__ = ["DASHBOARD_RANGES", "Dashboard", "Overview", "load_dashboard", "load_overview"]

@@ -164,3 +164,34 @@ async def test_signed_in_api_calls_are_recorded_with_their_route_template(live: 
     route = "/advanced/analytics/users/{user_id}/activity"
     assert [(str(c.user_id), c.payload) for c in calls] == [
         (await user_id("viewer@example.com"), {"method": "GET", "route": route})]
+
+
+async def test_a_private_workflow_is_left_out_of_other_members_analytics(live: httpx.AsyncClient,
+                                                                        viewer: Headers) -> None:
+    admin = await admin_headers(live)
+    ids = {}
+    for name, visibility in (("Secret merger memo", "private"), ("Open newsletter", "workspace")):
+        created = await live.post("/api/v3/workflows", headers=admin, json={"name": name, "visibility": visibility})
+        assert created.status_code == 201, created.text
+        ids[visibility] = created.json()["id"]
+    now = utcnow()
+    await insert_events([{"type": EventType.RUN_FINISHED.value, "time": now - timedelta(minutes=m),
+                          "status": "succeeded", "workflow_id": workflow_id, "duration_ms": 100.0}
+                         for workflow_id in ids.values() for m in (5, 6)])
+    by_workflow = {"metric": "runs", "bucket": "hour", "time_range": "day", "group_by": "workflow"}
+
+    seen = await live.get(f"{BASE}/timeseries", headers=viewer, params=by_workflow)
+    assert seen.status_code == 200, seen.text
+    assert [line["group"] for line in seen.json()["series"]] == [str(ids["workspace"])]
+    summary = await live.get(f"{BASE}/summary", headers=viewer, params={"workflow_id": ids["private"]})
+    assert summary.status_code == 404 and "does not exist" in summary.json()["error"]["message"]
+    assert (await live.get(f"{BASE}/report", headers=viewer, params={"workflow_id": ids["private"]})).status_code == 404
+    report = await live.get(f"{BASE}/report", headers=viewer, params={"time_range": "day"})
+    assert "Open newsletter" in report.text and "Secret merger memo" not in report.text
+    # the workspace totals still count every run
+    assert (await live.get(f"{BASE}/summary", headers=viewer)).json()["current"]["runs"] == 4
+
+    everything = await live.get(f"{BASE}/timeseries", headers=admin, params=by_workflow)
+    assert sorted(line["group"] for line in everything.json()["series"]) == sorted(str(i) for i in ids.values())
+    assert "Secret merger memo" in (await live.get(f"{BASE}/report", headers=admin,
+                                                   params={"time_range": "day"})).text
