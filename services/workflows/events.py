@@ -109,6 +109,9 @@ class RunEventBus:
                 event = json.loads(message["data"])
                 if event.pop("_origin", None) != self._origin:  # local events were delivered already
                     queue.put_nowait(event)
+        except Exception:  # the subscriber goes on with this process's events only
+            log.warning("listening for %s events on Redis failed", pattern, exc_info=True)
+            raise
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
