@@ -84,9 +84,12 @@ def scale_out(request: pytest.FixtureRequest) -> Iterator[ScaleOut]:
                                   settings={**shared, "WORKER_CONCURRENCY": "8"})
         port_a, port_b = free_port(), free_port()
         try:
-            replica_b = start_prod_app(port_b, env, logs / "replica-b.log")
+            # Each replica empties its disk-state folder as it starts: their own, or the two race over one.
+            replica_b = start_prod_app(port_b, {**env, "REFLEX_STATES_WORKDIR": str(logs / "states-b")},
+                                       logs / "replica-b.log")
             servers.append(replica_b)
-            replica_a = start_prod_app(port_a, env, logs / "replica-a.log", backend_only=True)
+            replica_a = start_prod_app(port_a, {**env, "REFLEX_STATES_WORKDIR": str(logs / "states-a")},
+                                       logs / "replica-a.log", backend_only=True)
             servers.append(replica_a)
             workers.start_worker()
             workers.start_worker()
