@@ -41,9 +41,10 @@ from models.run import RunStatus, StepStatus  # noqa: E402
 from services.db import dispose_engine  # noqa: E402
 from services.settings import get_settings  # noqa: E402
 from services.workflows import runtime  # noqa: E402
-from tests.chaos.conftest import Cluster, delay_chain, make_workflow, run_row, start_run, step_rows, worker_pid  # noqa: E402
+from tests.chaos.conftest import delay_chain, make_workflow, run_row, start_run, step_rows, worker_pid  # noqa: E402
 from tests.infra import migrate, temporary_postgres_database  # noqa: E402
 from tests.processes import free_port, redis_server  # noqa: E402
+from tests.workers import WorkerProcesses  # noqa: E402
 
 STEP_NODES = {"in", "d1", "d2", "d3", "d4", "d5", "out"}
 
@@ -78,7 +79,7 @@ async def resumed_after(run_id: uuid.UUID, dead_owner: str, killed_at: float) ->
     return None
 
 
-async def bench(cluster: Cluster, kills: int, workers: int, baseline_runs: int) -> None:
+async def bench(cluster: WorkerProcesses, kills: int, workers: int, baseline_runs: int) -> None:
     user, workflow_id = await make_workflow(delay_chain(0.1, 0.1, 1.5, 0.1, 0.1))
     for _ in range(workers):
         cluster.start_worker()
@@ -163,7 +164,7 @@ async def run(args: argparse.Namespace) -> None:
         settings = {"RUN_LEASE_SECONDS": str(args.lease), "WORKER_CONCURRENCY": "4"}
         os.environ.update({"DATABASE_URL": url, "REDIS_URL": args.redis_url, **settings})
         get_settings.cache_clear()
-        cluster = Cluster(database_url=url, redis_url=args.redis_url, tmp_path=Path(logs), settings=settings)
+        cluster = WorkerProcesses(database_url=url, redis_url=args.redis_url, log_dir=Path(logs), settings=settings)
         try:
             await bench(cluster, args.kills, args.workers, args.baseline_runs)
         finally:

@@ -2,15 +2,19 @@
 
 The viewer shows one ``run_report.report``: a Gantt-style timeline of the steps, each step's
 input, output, tokens, cost, attempts and error, the output documents (copy, download), and the
-output's diff against the previous successful run. While the run is still going it polls.
+output's diff against the previous successful run. While the run is still going it follows the
+run's events (``services.workflows.events``: in-process, and over Redis pub/sub from whichever worker
+or replica runs it), so a step shows ``running`` as it starts, which only the events tell: the
+database records a step once it has finished.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import plotly.graph_objects as go
 import reflex as rx
@@ -21,13 +25,15 @@ from services import errors
 from services.db import open_session
 from services.workflows import run_report, runs
 from services.workflows import service as workflows
+from services.workflows.events import get_event_bus
 from state.auth import AuthState
 from state.errors import form_message
 from state.paging import PagedList
 from state.run_format import ACTIVE, seconds_text, step_view
 
-_POLL_SECONDS = 2.0
-_POLL_LIMIT = 450  # 15 minutes of polling at most
+_QUIET_SECONDS = 2.0  # with no event for this long, the report is read again (a message lost in transit)
+_WATCH_LIMIT_SECONDS = 15 * 60
+_IN_FLIGHT = frozenset({"running", "retrying"})  # step statuses that only events carry
 STATUS_COLOURS = {"succeeded": "#16a34a", "failed": "#dc2626", "running": "#2563eb", "waiting": "#9333ea",
                   "skipped": "#94a3b8", "cancelled": "#94a3b8", "queued": "#64748b", "retrying": "#d97706"}
 
@@ -81,6 +87,12 @@ def timeline(report: RunReport) -> go.Figure:
     return figure
 
 
+def _in_flight_row(node_id: str) -> dict[str, str]:
+    """A step the events say has started, before the database has a row for it."""
+    return {"node_id": node_id, "node_type": "", "status": "running", "content": "", "tokens": "0",
+            "cost": "", "attempts": "1", "error": "", "duration": "", "input": "", "started": ""}
+
+
 class RunViewerState(AuthState):
     """One run, as the viewer shows it."""
 
@@ -100,6 +112,7 @@ class RunViewerState(AuthState):
     diff: list[DiffRow] = []
     diff_truncated: bool = False
     selected_step: str = ""
+    _in_flight: dict[str, dict[str, str]] = {}  # steps started but not yet recorded, by node id
 
     @rx.var
     def has_changes(self) -> bool:
@@ -107,15 +120,18 @@ class RunViewerState(AuthState):
 
     @rx.event
     async def load(self) -> rx.event.EventSpec | None:
-        """on_load: the report of the run named in the address; polls while it is still going."""
-        self.loaded, self.error, self.selected_step = False, "", ""
+        """on_load: the report of the run named in the address; followed live while it is still going."""
+        self.loaded, self.error, self.selected_step, self._in_flight = False, "", "", {}
         try:
             self.run_id = str(uuid.UUID(self.router.url.path.rstrip("/").rsplit("/", 1)[-1]))
         except ValueError:
             self.error = "This address does not name a run; open one from a workflow's run list."
             return None
         await self._fetch()
-        return RunViewerState.poll_while_active if self.status in ACTIVE | {RunStatus.WAITING.value} else None
+        return RunViewerState.follow_run if self._going() else None
+
+    def _going(self) -> bool:
+        return not self.error and self.status in ACTIVE | {RunStatus.WAITING.value}
 
     async def _fetch(self) -> None:
         try:
@@ -134,7 +150,9 @@ class RunViewerState(AuthState):
         self.summary = (f"version {run.version} · {seconds_text(run.duration_ms) or 'not finished'} · "
                         f"{run.total_tokens} tokens · ${run.total_cost:.4f}"
                         + (f" · re-run from {run.from_node}" if run.from_node else ""))
-        self.steps = [step_view(step) for step in run.steps]
+        recorded = {step.node_id for step in run.steps}
+        self._in_flight = {node_id: row for node_id, row in self._in_flight.items() if node_id not in recorded}
+        self.steps = [step_view(step) for step in run.steps] + list(self._in_flight.values())
         self.chart = timeline(found)
         self.documents = [DocumentView(str(d.id), d.title, d.node_id or "", d.content) for d in found.documents]
         self.output = found.output
@@ -144,13 +162,44 @@ class RunViewerState(AuthState):
         self.loaded = True
 
     @rx.event(background=True)
-    async def poll_while_active(self) -> None:
-        for _ in range(_POLL_LIMIT):
-            await asyncio.sleep(_POLL_SECONDS)
+    async def follow_run(self) -> None:
+        """Until the run ends: apply its step events as they come; read the report again when the run
+        changes state, a step finishes, or nothing was heard for a while."""
+        async with self:
+            run_id = self.run_id
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _WATCH_LIMIT_SECONDS
+        async with get_event_bus().subscribe(run_id) as queue:
             async with self:
-                await self._fetch()
-                if self.error or self.status not in ACTIVE | {RunStatus.WAITING.value}:
-                    return
+                await self._fetch()  # catches up on what happened before subscribing
+                going = self._going()
+            while going and loop.time() < deadline:
+                events: list[dict[str, Any]] = []
+                with contextlib.suppress(TimeoutError):
+                    events.append(await asyncio.wait_for(queue.get(), _QUIET_SECONDS))
+                events += [queue.get_nowait() for _ in range(queue.qsize())]
+                async with self:
+                    if self.run_id != run_id:
+                        return  # the tab moved on to another run
+                    applied = [self._apply_in_flight(event) for event in events]
+                    if not all(applied) or not events:
+                        await self._fetch()
+                    going = self._going()
+
+    def _apply_in_flight(self, event: dict[str, Any]) -> bool:
+        """Show a step that started (or waits to retry); False for events the database tells better."""
+        if event.get("type") != "step" or event.get("status") not in _IN_FLIGHT:
+            return False
+        node_id = str(event.get("node_id", ""))
+        row = next((step for step in self.steps if step["node_id"] == node_id), None)
+        if row is not None and row["status"] not in _IN_FLIGHT:
+            return True  # already recorded as finished: a late event changes nothing
+        row = {**(row or _in_flight_row(node_id)), "status": str(event["status"]),
+               "attempts": str(event.get("attempt", (row or {}).get("attempts", "1"))),
+               "error": str(event.get("error") or "")}
+        self._in_flight = {**self._in_flight, node_id: row}
+        self.steps = [step for step in self.steps if step["node_id"] != node_id] + [row]
+        return True
 
     @rx.event
     def toggle_step(self, node_id: str) -> None:

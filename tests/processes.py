@@ -58,24 +58,33 @@ def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
         stop_process_group(process, grace_seconds=5)
 
 
-def start_prod_app(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """`reflex run --env prod` on ``port`` with the same toolchain and migrations as `make run`."""
-    command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod "
-               f"--frontend-port {port} --backend-port {port} --loglevel warning")
+def start_prod_app(port: int, env: dict[str, str], log_path: Path, *,
+                   backend_only: bool = False) -> subprocess.Popen[bytes]:
+    """`reflex run --env prod` on ``port`` with the same toolchain and migrations as `make run`.
+
+    It builds the frontend (``.web``) and serves it beside the backend; the build points the pages at
+    this port. ``backend_only`` starts one more backend replica without building: it serves the
+    API and the websocket, not the pages, so it can start while another replica's build runs.
+    """
+    serve = (f"--backend-only --backend-port {port}" if backend_only
+             else f"--frontend-port {port} --backend-port {port}")
+    command = (f"source scripts/env.sh && alembic upgrade head && exec reflex run --env prod {serve} "
+               f"--loglevel warning")
     with log_path.open("wb") as log:
         return subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
 
-def app_start_failure(url: str, server: subprocess.Popen[bytes], timeout: float, log_path: Path) -> str | None:
-    """Wait until the app answers ``/health`` and its login page; why it did not, or None once it does."""
+def app_start_failure(url: str, server: subprocess.Popen[bytes], timeout: float, log_path: Path, *,
+                      pages: bool = True) -> str | None:
+    """Wait until the app answers ``/health`` (and its login page, with ``pages``); why it did not, or None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             return f"the app exited with {server.returncode}:\n{log_path.read_text()[-4000:]}"
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200 and \
-                    httpx.get(f"{url}/login", timeout=5, follow_redirects=True).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200 and (not pages or httpx.get(
+                    f"{url}/login", timeout=5, follow_redirects=True).status_code == 200):
                 return None
         except httpx.HTTPError:
             pass

@@ -21,6 +21,7 @@ from services.redis_client import get_redis
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "dwc:run-events:"
 ALL_RUNS = "*"
+_SUBSCRIBE_WAIT_SECONDS = 2.0
 
 
 class RunEventBus:
@@ -66,11 +67,19 @@ class RunEventBus:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, run_id: str = ALL_RUNS) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        """A queue receiving the events of ``run_id`` (or of every run) while the block runs."""
+        """A queue receiving the events of ``run_id`` (or of every run) while the block runs.
+
+        With Redis, the block starts once Redis has confirmed the subscription (or after
+        ``_SUBSCRIBE_WAIT_SECONDS`` when it does not answer), so a caller that reads the current state
+        after entering misses nothing published by another process after that read.
+        """
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._subscribers[run_id].add(queue)
-        listener = asyncio.get_running_loop().create_task(self._listen_redis(run_id, queue))
+        subscribed = asyncio.Event()
+        listener = asyncio.get_running_loop().create_task(self._listen_redis(run_id, queue, subscribed))
         try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(subscribed.wait(), _SUBSCRIBE_WAIT_SECONDS)
             yield queue
         finally:
             listener.cancel()
@@ -80,21 +89,29 @@ class RunEventBus:
             if not self._subscribers[run_id]:
                 del self._subscribers[run_id]
 
-    async def _listen_redis(self, run_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    async def _listen_redis(self, run_id: str, queue: asyncio.Queue[dict[str, Any]], subscribed: asyncio.Event) -> None:
         redis = get_redis()
         if redis is None:
+            subscribed.set()
             return
         pubsub = redis.pubsub()
         pattern = CHANNEL_PREFIX + run_id
         try:
             await pubsub.psubscribe(pattern)
             while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if message is None or message.get("type") != "pmessage":
+                message = await pubsub.get_message(timeout=1.0)
+                if message is None:
+                    continue
+                if message.get("type") == "psubscribe":
+                    subscribed.set()
+                if message.get("type") != "pmessage":
                     continue
                 event = json.loads(message["data"])
                 if event.pop("_origin", None) != self._origin:  # local events were delivered already
                     queue.put_nowait(event)
+        except Exception:  # the subscriber goes on with this process's events only
+            log.warning("listening for %s events on Redis failed", pattern, exc_info=True)
+            raise
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

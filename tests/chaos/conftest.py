@@ -3,15 +3,9 @@ stopped or flushed, a throwaway PostgreSQL cluster restarted. Never the shared s
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import os
-import signal
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,72 +20,10 @@ from services.notifications import dispatch
 from services.settings import get_settings
 from services.workflows import runs, runtime
 from services.workflows import service as workflows
-from tests.worker_forks import WorkerForks, alive, stop_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNS = Run.__table__  # type: ignore[attr-defined]
 STEPS = Step.__table__  # type: ignore[attr-defined]
 PASSWORD = "amber-falcon-lantern-42"
-
-
-@dataclass
-class Cluster:
-    """Worker processes (``make worker``, forked from a fork server) on one database and one Redis."""
-
-    database_url: str
-    redis_url: str
-    tmp_path: Path
-    settings: dict[str, str] = field(default_factory=dict)
-    pids: list[int] = field(default_factory=list)
-    _forks: WorkerForks | None = None
-
-    def start_worker(self, **settings: str) -> int:
-        if self._forks is None:
-            env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url, **self.settings}
-            self._forks = WorkerForks(env, ROOT)
-        pid = self._forks.spawn(self._log(len(self.pids)), **settings)
-        self.pids.append(pid)
-        return pid
-
-    def _log(self, n: int) -> Path:
-        return self.tmp_path / f"worker-{n}.log"
-
-    def kill_9(self, pid: int) -> None:
-        """``kill -9`` the worker's process group and wait until it is gone."""
-        os.killpg(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def ready_workers(self) -> int:
-        """Live workers that finished starting (their log says so)."""
-        return sum(1 for n, pid in enumerate(self.pids) if alive(pid)
-                   and "ready (concurrency" in self._log(n).read_text(errors="replace"))
-
-    async def wait_for_ready_workers(self, count: int) -> None:
-        async def enough() -> bool:
-            return self.ready_workers() >= count
-
-        await self.wait_for(enough, what=f"{count} workers to be ready", within=60)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-2500:]}"
-                         for path in sorted(self.tmp_path.glob("*.log")))
-
-    async def wait_for(self, check: Callable[[], Awaitable[Any]], *, what: str, within: float = 30) -> Any:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            value = await check()
-            if value:
-                return value
-            await asyncio.sleep(0.05)
-        pytest.fail(f"timed out after {within:g} s waiting for {what}\n{self.logs()}")
-
-    def stop(self) -> None:
-        for pid in self.pids:
-            stop_worker(pid)
-        if self._forks is not None:
-            self._forks.close()
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ from services.db import open_session
 from services.notifications import service as notifications
 from services.notifications.channels.webhook import IDEMPOTENCY_HEADER
 from services.notifications.schemas import SendRequest
-from tests.chaos.conftest import PASSWORD, Cluster
+from tests.chaos.conftest import PASSWORD
 from tests.fakes.http_peers import Answer, RecordingHTTPServer
 from tests.infra import REDIS_TEST_URL, require_server, truncate_all
+from tests.workers import WorkerProcesses
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 SECRET = "whsec-chaos-0123456789-abcdefghijklmnop"
@@ -35,14 +36,14 @@ def receiver() -> Iterator[RecordingHTTPServer]:
 
 
 @pytest.fixture
-async def cluster(request: pytest.FixtureRequest, tmp_path: Path, configure: Any) -> AsyncIterator[Cluster]:
+async def cluster(request: pytest.FixtureRequest, tmp_path: Path, configure: Any) -> AsyncIterator[WorkerProcesses]:
     require_server("Redis", "127.0.0.1", 6379)
     client = redis.Redis.from_url(REDIS_TEST_URL)
     client.flushdb()
     url = str(request.getfixturevalue("postgres_live_url"))
     await asyncio.to_thread(truncate_all, url)
     await configure(DATABASE_URL=url, REDIS_URL=REDIS_TEST_URL, **SETTINGS)
-    setup = Cluster(database_url=url, redis_url=REDIS_TEST_URL, tmp_path=tmp_path, settings=SETTINGS)
+    setup = WorkerProcesses(database_url=url, redis_url=REDIS_TEST_URL, log_dir=tmp_path, settings=SETTINGS)
     yield setup
     setup.stop()
     client.flushdb()
@@ -57,7 +58,7 @@ async def _delivery(delivery_id: uuid.UUID) -> Delivery:
 
 
 async def test_a_webhook_whose_worker_dies_mid_send_is_delivered_exactly_once(
-        cluster: Cluster, receiver: RecordingHTTPServer) -> None:
+        cluster: WorkerProcesses, receiver: RecordingHTTPServer) -> None:
     async with open_session() as session:
         editor = await auth.register(UserCreate(email="editor@example.com", password=PASSWORD), session=session)
         editor.role = Role.EDITOR

@@ -17,23 +17,24 @@ import redis
 
 from dashboard.api.app import create_api
 from models.run import RunStatus
-from tests.chaos.conftest import PASSWORD, Cluster, delay_chain, run_row
+from tests.chaos.conftest import PASSWORD, delay_chain, run_row
 from tests.infra import truncate_all
 from tests.processes import free_port, redis_server
+from tests.workers import WorkerProcesses
 
 pytestmark = [pytest.mark.postgres]
 ANSWER_WITHIN = 5.0  # "never hangs": every call must be answered, well before any client would give up
 
 
 @pytest.fixture
-async def setup(request: pytest.FixtureRequest, tmp_path: Path, configure: Any) -> AsyncIterator[Cluster]:
+async def setup(request: pytest.FixtureRequest, tmp_path: Path, configure: Any) -> AsyncIterator[WorkerProcesses]:
     port = free_port()
     url = str(request.getfixturevalue("postgres_live_url"))
     await asyncio.to_thread(truncate_all, url)
     redis_url = f"redis://127.0.0.1:{port}/0"
     await configure(DATABASE_URL=url, REDIS_URL=redis_url, RUN_LEASE_SECONDS="2")
-    cluster = Cluster(database_url=url, redis_url=redis_url, tmp_path=tmp_path,
-                      settings={"RUN_LEASE_SECONDS": "2", "WORKER_CONCURRENCY": "2"})
+    cluster = WorkerProcesses(database_url=url, redis_url=redis_url, log_dir=tmp_path,
+                              settings={"RUN_LEASE_SECONDS": "2", "WORKER_CONCURRENCY": "2"})
     yield cluster
     cluster.stop()
 
@@ -86,7 +87,7 @@ async def _health(api: httpx.AsyncClient) -> dict[str, Any]:
     return dict(answer.json())
 
 
-async def _all_succeed(cluster: Cluster, run_ids: list[str], *, within: float = 45) -> None:
+async def _all_succeed(cluster: WorkerProcesses, run_ids: list[str], *, within: float = 45) -> None:
     async def finished() -> bool:
         rows = [await run_row(uuid.UUID(run_id)) for run_id in run_ids]
         return all(RunStatus(row["status"]).finished for row in rows)
@@ -104,7 +105,7 @@ async def _workflow(api: httpx.AsyncClient, headers: dict[str, str]) -> int:
     return int(created.json()["id"])
 
 
-async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup: Cluster,
+async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup: WorkerProcesses,
                                                                           api: httpx.AsyncClient) -> None:
     port = int(setup.redis_url.rsplit(":", 1)[1].split("/")[0])
     with redis_server(port):
@@ -131,7 +132,7 @@ async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup:
         assert (await _health(api))["status"] == "ok"
 
 
-async def test_a_flushall_under_load_loses_no_queued_run(setup: Cluster, api: httpx.AsyncClient) -> None:
+async def test_a_flushall_under_load_loses_no_queued_run(setup: WorkerProcesses, api: httpx.AsyncClient) -> None:
     port = int(setup.redis_url.rsplit(":", 1)[1].split("/")[0])
     with redis_server(port):
         headers = await _admin(api)

@@ -14,8 +14,9 @@ import pytest
 import redis
 
 from models.run import RunStatus, StepStatus
-from tests.chaos.conftest import Cluster, delay_chain, make_workflow, run_row, start_run, step_rows, worker_pid
+from tests.chaos.conftest import delay_chain, make_workflow, run_row, start_run, step_rows, worker_pid
 from tests.infra import REDIS_TEST_URL, require_server, truncate_all
+from tests.workers import WorkerProcesses
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 KILLS = 20
@@ -24,22 +25,22 @@ WORKERS = 3  # a killed worker is replaced at once; a new process takes seconds 
 
 
 @pytest.fixture
-async def cluster(request: pytest.FixtureRequest, tmp_path: Path, configure: Any) -> AsyncIterator[Cluster]:
+async def cluster(request: pytest.FixtureRequest, tmp_path: Path, configure: Any) -> AsyncIterator[WorkerProcesses]:
     require_server("Redis", "127.0.0.1", 6379)
     client = redis.Redis.from_url(REDIS_TEST_URL)
     client.flushdb()
     url = str(request.getfixturevalue("postgres_live_url"))
     await asyncio.to_thread(truncate_all, url)
     await configure(DATABASE_URL=url, REDIS_URL=REDIS_TEST_URL, RUN_LEASE_SECONDS=str(LEASE_SECONDS))
-    setup = Cluster(database_url=url, redis_url=REDIS_TEST_URL, tmp_path=tmp_path,
-                    settings={"RUN_LEASE_SECONDS": str(LEASE_SECONDS), "WORKER_CONCURRENCY": "4"})
+    setup = WorkerProcesses(database_url=url, redis_url=REDIS_TEST_URL, log_dir=tmp_path,
+                            settings={"RUN_LEASE_SECONDS": str(LEASE_SECONDS), "WORKER_CONCURRENCY": "4"})
     yield setup
     setup.stop()
     client.flushdb()
     client.close()
 
 
-async def _resumed_after(cluster: Cluster, run_id: uuid.UUID, dead_owner: str, killed_at: float) -> float:
+async def _resumed_after(cluster: WorkerProcesses, run_id: uuid.UUID, dead_owner: str, killed_at: float) -> float:
     """Seconds from the kill until another worker holds the run (or finished it)."""
     deadline = killed_at + 30
     while time.monotonic() < deadline:
@@ -53,7 +54,7 @@ async def _resumed_after(cluster: Cluster, run_id: uuid.UUID, dead_owner: str, k
                 f"jobs: {jobs}\n{cluster.logs()}")
 
 
-async def test_twenty_kill_9s_in_a_row_lose_no_run_and_repeat_no_finished_step(cluster: Cluster) -> None:
+async def test_twenty_kill_9s_in_a_row_lose_no_run_and_repeat_no_finished_step(cluster: WorkerProcesses) -> None:
     user, workflow_id = await make_workflow(delay_chain(0.1, 0.1, 1.5, 0.1, 0.1))
     for _ in range(WORKERS):
         cluster.start_worker()

@@ -6,11 +6,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.infra import IN_CI
@@ -27,7 +28,7 @@ UNUSED_SECRETS = {"SMTP_PASSWORD": "smtp-e2e-secret-Kq27", "TWILIO_AUTH_TOKEN": 
 SERVER_LOGS: dict[str, Path] = {}
 
 
-def _require_chromium() -> None:
+def require_chromium() -> None:
     if Path(CHROMIUM).exists():
         return
     if IN_CI:
@@ -45,7 +46,7 @@ def fake_openai() -> Iterator[FakeOpenAIServer]:
 @pytest.fixture(scope="package")
 def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
     """`reflex run --env prod` on a free port with its own empty data folder, stopped at the end."""
-    _require_chromium()
+    require_chromium()
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="dwc-e2e-"))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")}
@@ -72,29 +73,46 @@ def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    _require_chromium()
+    with chromium() as launched:
+        yield launched
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 @pytest.fixture
 def page(browser: object, app_url: str) -> Iterator[object]:
-    from playwright.sync_api import Browser
+    """Every browser test also checks that the Content-Security-Policy blocked nothing the app needs."""
+    with checked_page(browser, app_url) as tab:
+        yield tab
 
+
+@contextmanager
+def checked_page(browser: object, base_url: str) -> Iterator[Page]:
+    """A tab in a fresh browser context (its own cookies) on ``base_url``; on leaving, the test fails if
+    the Content-Security-Policy blocked anything the app needs."""
     assert isinstance(browser, Browser)
-    context = browser.new_context(base_url=app_url, viewport={"width": 1280, "height": 800})
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(20_000)
     tab = context.new_page()
-    # Every browser test also checks that the Content-Security-Policy blocked nothing the app needs.
     blocked: list[str] = []
     tab.on("console", lambda message: blocked.append(message.text)
            if "Content Security Policy" in message.text else None)
-    yield tab
-    context.close()
+    try:
+        yield tab
+    finally:
+        context.close()
     assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 

@@ -5,13 +5,8 @@ subscriber here over Redis pub/sub, and its maintenance loop sends the digest.""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,40 +27,10 @@ from services.workflows import runtime
 from services.workflows.events import get_event_bus
 from tests.fakes.smtp_server import FakeSMTPServer
 from tests.infra import REDIS_TEST_URL, require_server, truncate_all
-from tests.processes import stop_process_group
+from tests.workers import WorkerProcesses
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-ROOT = Path(__file__).resolve().parents[2]
 SENDER = "Workflows <workflows@example.com>"
-
-
-@dataclass
-class Workers:
-    database_url: str
-    smtp: FakeSMTPServer
-    tmp_path: Path
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, **settings: str) -> None:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": REDIS_TEST_URL,
-               "WORKER_CONCURRENCY": "4", "SMTP_HOST": self.smtp.host, "SMTP_PORT": str(self.smtp.port),
-               "SMTP_FROM": SENDER, "SMTP_STARTTLS": "false", **settings}
-        log = (self.tmp_path / f"worker-{len(self.processes)}.log").open("wb")
-        self.processes.append(subprocess.Popen([sys.executable, "-m", "services.workflows.worker"], cwd=ROOT,
-                                               env=env, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in self.tmp_path.glob("*.log"))
-
-    async def wait_for(self, check: Callable[[], Awaitable[Any]], *, what: str, within: float = 30) -> Any:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            value = await check()
-            if value:
-                return value
-            await asyncio.sleep(0.1)
-        pytest.fail(f"timed out waiting for {what}\n{self.logs()}")
 
 
 @pytest.fixture
@@ -76,7 +41,7 @@ def smtp() -> Iterator[FakeSMTPServer]:
 
 @pytest.fixture
 async def workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                  smtp: FakeSMTPServer) -> AsyncIterator[Workers]:
+                  smtp: FakeSMTPServer) -> AsyncIterator[WorkerProcesses]:
     """PostgreSQL and Redis configured here (no SMTP: only a worker can send email), workers stopped after."""
     require_server("Redis", "127.0.0.1", 6379)
     client = redis.Redis.from_url(REDIS_TEST_URL)
@@ -89,10 +54,11 @@ async def workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     await runtime.reset_dispatcher()
     await dispatch.reset_delivery_queue()
     await dispose_engine()
-    setup = Workers(database_url=url, smtp=smtp, tmp_path=tmp_path)
+    setup = WorkerProcesses(database_url=url, redis_url=REDIS_TEST_URL, log_dir=tmp_path, settings={
+        "WORKER_CONCURRENCY": "4", "SMTP_HOST": smtp.host, "SMTP_PORT": str(smtp.port), "SMTP_FROM": SENDER,
+        "SMTP_STARTTLS": "false"})
     yield setup
-    for process in setup.processes:
-        stop_process_group(process, grace_seconds=10)
+    setup.stop()
     await dispatch.reset_delivery_queue()
     await runtime.reset_dispatcher()
     await dispose_engine()
@@ -127,7 +93,7 @@ async def status_of(delivery_id: uuid.UUID) -> DeliveryStatus:
         return found.status
 
 
-async def next_event(events: asyncio.Queue[dict[str, Any]], workers: Workers) -> dict[str, Any]:
+async def next_event(events: asyncio.Queue[dict[str, Any]], workers: WorkerProcesses) -> dict[str, Any]:
     try:
         return await asyncio.wait_for(events.get(), 30)
     except TimeoutError:
@@ -135,12 +101,11 @@ async def next_event(events: asyncio.Queue[dict[str, Any]], workers: Workers) ->
 
 
 async def test_a_worker_process_sends_in_app_and_email_and_its_inbox_events_reach_this_process(
-        workers: Workers, smtp: FakeSMTPServer) -> None:
+        workers: WorkerProcesses, smtp: FakeSMTPServer) -> None:
     editor, reader = await make_user(Role.EDITOR), await make_user(Role.VIEWER)
     assert isinstance(dispatch.get_delivery_queue(), dispatch.RedisDeliveryQueue)
-    workers.start()
+    workers.start_worker()
     async with get_event_bus().subscribe(inbox_topic(reader.id)) as events:
-        await asyncio.sleep(0.5)  # the Redis subscription is in place
         in_app = await send(editor, channel="in_app", recipient=str(reader.id), subject="Build finished",
                             message="All green", category="builds")
         email = await send(editor, channel="email", recipient="reader@example.com", subject="Weekly report",
@@ -165,7 +130,7 @@ async def test_a_worker_process_sends_in_app_and_email_and_its_inbox_events_reac
 
 
 async def test_a_worker_maintenance_loop_sends_the_digest_of_held_low_priority_notifications(
-        workers: Workers) -> None:
+        workers: WorkerProcesses) -> None:
     editor, reader = await make_user(Role.EDITOR), await make_user(Role.VIEWER)
     async with open_session() as session:
         await preferences.put(reader, preferences.Preferences(rules=[preferences.PreferenceRule(
@@ -174,8 +139,7 @@ async def test_a_worker_maintenance_loop_sends_the_digest_of_held_low_priority_n
                        message=f"tip {n}") for n in range(3)]
     assert {r.note for r in held} == {preferences.HELD_FOR_DIGEST}
     async with get_event_bus().subscribe(inbox_topic(reader.id)) as events:
-        await asyncio.sleep(0.5)
-        workers.start(NOTIFY_DIGEST_PERIOD_SECONDS="1")
+        workers.start_worker(NOTIFY_DIGEST_PERIOD_SECONDS="1")
         event = await next_event(events, workers)
     assert (event["kind"], event["subject"]) == ("new", "Your digest: 3 notifications")
     async with open_session() as session:

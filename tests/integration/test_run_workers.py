@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,33 +23,12 @@ from services.settings import get_settings
 from services.workflows import runs, runtime
 from services.workflows import service as workflows
 from tests.infra import REDIS_TEST_URL, require_server, truncate_all
-from tests.processes import stop_process_group
+from tests.worker_forks import alive
+from tests.workers import WorkerProcesses
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-ROOT = Path(__file__).resolve().parents[2]
 RUNS = Run.__table__  # type: ignore[attr-defined]
 STEPS = Step.__table__  # type: ignore[attr-defined]
-
-
-@dataclass
-class QueueSetup:
-    database_url: str
-    tmp_path: Path
-    lease_seconds: float = 1.0
-    workers: list[subprocess.Popen[bytes]] | None = None
-
-    def start_worker(self, name: str, *, concurrency: int = 4) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": REDIS_TEST_URL,
-               "RUN_LEASE_SECONDS": str(self.lease_seconds), "WORKER_CONCURRENCY": str(concurrency)}
-        log = (self.tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "services.workflows.worker"], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        assert self.workers is not None
-        self.workers.append(process)
-        return process
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in self.tmp_path.glob("*.log"))
 
 
 @pytest.fixture
@@ -70,7 +43,7 @@ def _redis_db() -> Iterator[redis.Redis]:
 
 @pytest.fixture
 async def queue(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                _redis_db: redis.Redis) -> AsyncIterator[QueueSetup]:
+                _redis_db: redis.Redis) -> AsyncIterator[WorkerProcesses]:
     """PostgreSQL and the Redis queue configured here, and worker processes stopped afterwards."""
     url = str(request.getfixturevalue("postgres_live_url"))
     await asyncio.to_thread(truncate_all, url)
@@ -79,10 +52,10 @@ async def queue(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
     get_settings.cache_clear()
     await runtime.reset_dispatcher()
     await dispose_engine()
-    setup = QueueSetup(database_url=url, tmp_path=tmp_path, workers=[])
+    setup = WorkerProcesses(database_url=url, redis_url=REDIS_TEST_URL, log_dir=tmp_path,
+                            settings={"RUN_LEASE_SECONDS": "1.0", "WORKER_CONCURRENCY": "4"})
     yield setup
-    for process in setup.workers or []:
-        stop_process_group(process, grace_seconds=10)
+    setup.stop()
     await runtime.reset_dispatcher()
     await dispose_engine()
     monkeypatch.delenv("REDIS_URL")
@@ -118,22 +91,12 @@ async def _steps(run_id: uuid.UUID) -> dict[str, Any]:
     return {row["node_id"]: row for row in rows}
 
 
-async def _wait_for(check: Any, setup: QueueSetup, *, within: float = 30, what: str) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}\n{setup.logs()}")
-
-
-async def _finished(run_id: uuid.UUID, setup: QueueSetup, *, within: float = 30) -> Any:
+async def _finished(run_id: uuid.UUID, setup: WorkerProcesses, *, within: float = 30) -> Any:
     async def check() -> Any:
         row = await _run_row(run_id)
         return row if RunStatus(row["status"]).finished else None
 
-    return await _wait_for(check, setup, within=within, what=f"run {run_id} to finish")
+    return await setup.wait_for(check, within=within, what=f"run {run_id} to finish")
 
 
 def _chain(*delays: float) -> dict[str, Any]:
@@ -150,10 +113,10 @@ def _worker_pid(lease_owner: str) -> int:
     return int(lease_owner.split(":")[1])
 
 
-async def test_two_workers_execute_every_run_once(queue: QueueSetup) -> None:
+async def test_two_workers_execute_every_run_once(queue: WorkerProcesses) -> None:
     user, workflow_id = await _workflow(_chain(0.05))
-    queue.start_worker("a")
-    queue.start_worker("b")
+    queue.start_worker()
+    queue.start_worker()
     run_ids = [await _start(user, workflow_id, topic=f"t{i}") for i in range(16)]
     for run_id in run_ids:
         row = await _finished(run_id, queue)
@@ -164,19 +127,19 @@ async def test_two_workers_execute_every_run_once(queue: QueueSetup) -> None:
         assert all(step["attempt"] == 1 for step in steps.values())
 
 
-async def test_run_survives_kill_9_of_the_worker_holding_it(queue: QueueSetup) -> None:
+async def test_run_survives_kill_9_of_the_worker_holding_it(queue: WorkerProcesses) -> None:
     user, workflow_id = await _workflow(_chain(0.4, 0.4, 0.4, 0.4, 0.4))
-    queue.start_worker("a", concurrency=1)
-    queue.start_worker("b", concurrency=1)
+    queue.start_worker(WORKER_CONCURRENCY="1")
+    queue.start_worker(WORKER_CONCURRENCY="1")
     run_id = await _start(user, workflow_id, topic="otters")
 
     async def second_step_done() -> Any:
         steps = await _steps(run_id)
         return steps if steps.get("d2", {}).get("status") == StepStatus.SUCCEEDED.value else None
 
-    before = await _wait_for(second_step_done, queue, what="d2 to succeed")
+    before = await queue.wait_for(second_step_done, what="d2 to succeed")
     holder = (await _run_row(run_id))["lease_owner"]
-    os.killpg(_worker_pid(holder), signal.SIGKILL)
+    queue.kill_9(_worker_pid(holder))
 
     row = await _finished(run_id, queue)
     assert RunStatus(row["status"]) is RunStatus.SUCCEEDED, row["error"]
@@ -190,34 +153,34 @@ async def test_run_survives_kill_9_of_the_worker_holding_it(queue: QueueSetup) -
     assert after["out"]["output"]["content"] == "done: otters"
 
 
-async def test_sigterm_hands_the_run_back_without_waiting_for_the_lease(queue: QueueSetup) -> None:
-    queue.lease_seconds = 120  # far longer than the test: only a hand-back lets the run continue
+async def test_sigterm_hands_the_run_back_without_waiting_for_the_lease(queue: WorkerProcesses) -> None:
+    long_lease = {"RUN_LEASE_SECONDS": "120", "WORKER_CONCURRENCY": "1"}  # only a hand-back lets the run go on
     user, workflow_id = await _workflow(_chain(0.5, 0.5, 0.5))
-    first = queue.start_worker("a", concurrency=1)
+    first = queue.start_worker(**long_lease)
     run_id = await _start(user, workflow_id, topic="herons")
 
     async def first_step_done() -> Any:
         return (await _steps(run_id)).get("d1", {}).get("status") == StepStatus.SUCCEEDED.value
 
-    await _wait_for(first_step_done, queue, what="d1 to succeed")
-    stop_process_group(first, grace_seconds=15)
-    assert first.returncode == 0, queue.logs()
+    await queue.wait_for(first_step_done, what="d1 to succeed")
+    queue.stop_worker(first, grace_seconds=15)
+    assert not alive(first) and f"run {run_id} handed back to the queue" in queue.log_of(first), queue.logs()
     row = await _run_row(run_id)
     assert RunStatus(row["status"]) is RunStatus.QUEUED and row["lease_owner"] is None
 
-    queue.start_worker("b", concurrency=1)
+    queue.start_worker(**long_lease)
     row = await _finished(run_id, queue, within=20)
     assert RunStatus(row["status"]) is RunStatus.SUCCEEDED, row["error"]
     assert (await _steps(run_id))["d1"]["attempt"] == 1
 
 
-async def test_runs_lost_by_a_flushed_redis_are_dispatched_again(queue: QueueSetup,
+async def test_runs_lost_by_a_flushed_redis_are_dispatched_again(queue: WorkerProcesses,
                                                                  _redis_db: redis.Redis) -> None:
     user, workflow_id = await _workflow(_chain(0.01))
     run_ids = [await _start(user, workflow_id, topic=f"t{i}") for i in range(3)]
     assert _redis_db.dbsize() > 0  # the jobs are on the queue...
     _redis_db.flushdb()  # ...until Redis loses them
-    queue.start_worker("a")
+    queue.start_worker()
     for run_id in run_ids:
         row = await _finished(run_id, queue)
         assert RunStatus(row["status"]) is RunStatus.SUCCEEDED, row["error"]

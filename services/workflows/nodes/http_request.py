@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any, Literal
 
@@ -49,9 +50,7 @@ class HttpRequestNode(NodeType[HttpRequestConfig]):
             raise errors.ExecutionFailed(f"{config.method} {url} answered HTTP {response.status_code}",
                                          retryable=response.status_code in _RETRYABLE_STATUSES)
         fields: dict[str, Any] = {"status_code": response.status_code, "headers": response.headers}
-        try:
+        with contextlib.suppress(errors.ValidationFailed):  # a text answer is content, not a failure
             fields["json"] = response.json()
-        except ValueError:
-            pass
         return NodeOutput(content=response.text, fields=fields,
                           metadata={"url": str(response.url), "elapsed_ms": response.elapsed_ms})

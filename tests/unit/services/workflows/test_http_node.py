@@ -17,6 +17,7 @@ import pytest
 from models.run import RunStatus, StepStatus
 from models.user import User
 from services.settings import get_settings
+from tests.fakes.http_peers import RecordingHTTPServer
 from tests.unit.services.workflows.test_engine import edge, node, run_graph, steps_by_node
 
 ITEM = {"id": "42", "name": "widget", "tags": ["a", "b"]}
@@ -113,6 +114,22 @@ async def test_a_503_is_retried_until_the_server_answers(
     assert call.output["metadata"]["url"] == server.url("/items/42")
     assert json.loads(steps["out"].output["content"]) == ITEM
     assert detail.documents[0]["title"] == "Item 42"
+
+
+@pytest.mark.usefixtures("allowlist")
+async def test_a_text_answer_is_the_content_of_a_succeeded_step(editor: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    allow_loopback(monkeypatch)
+    with RecordingHTTPServer() as receiver:  # answers 200 with the plain text "ok"
+        graph = {"nodes": [node("in", "input", fields=["topic"]),
+                           node("call", "http_request", method="POST", url=receiver.url("/notes"),
+                                body="{{ in.topic }}")],
+                 "edges": [edge("in", "call")]}
+        detail = await run_graph(editor, graph, {"topic": "otters"})
+    assert detail.status is RunStatus.SUCCEEDED, detail.error
+    assert [(r.method, r.path, r.body) for r in receiver.requests] == [("POST", "/notes", b"otters")]
+    call = steps_by_node(detail)["call"]
+    assert (call.output["content"], call.output["status_code"]) == ("ok", 200)
+    assert "json" not in call.output
 
 
 @pytest.mark.usefixtures("allowlist")
