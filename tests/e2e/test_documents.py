@@ -151,3 +151,35 @@ def test_a_workflow_runs_on_the_selected_documents_with_per_document_status(page
     expect(progress.get_by_text("succeeded")).to_have_count(2)
     page.get_by_label("Search documents").fill(f"shout {tag}")
     expect(_row(page, f"Shout quiet-{tag}")).to_be_visible()
+
+
+def test_a_file_uploaded_in_the_run_dialog_becomes_the_runs_document_input(page: Page, app_url: str) -> None:
+    tag = uuid.uuid4().hex[:6]
+    login = httpx.post(f"{app_url}/api/v3/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                       timeout=30).json()
+    graph = {"nodes": [{"id": "in", "type": "input", "config": {"document_fields": ["report"]}},
+                       {"id": "echo", "type": "template", "config": {"template": "Read: {{ in.report.title }} "
+                                                                                 "says {{ in.content }}"}},
+                       {"id": "out", "type": "output", "config": {"title": "Echo {{ in.report.title }}"}}],
+             "edges": [{"source": "in", "target": "echo"}, {"source": "echo", "target": "out"}]}
+    created = httpx.post(f"{app_url}/api/v3/workflows", headers={"Authorization": f"Bearer {login['access_token']}"},
+                         json={"name": f"Echo {tag}", "graph": graph}, timeout=30)
+    assert created.status_code == 201, created.text
+
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/workflows/{created.json()['id']}")
+    page.get_by_role("button", name="Run").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator("input[type=file]").set_input_files(
+        [{"name": f"brief-{tag}.md", "mimeType": "text/markdown", "buffer": f"Tide tables {tag}".encode()}])
+    expect(dialog.get_by_role("status", name="Document upload")).to_contain_text("ready: chosen for report",
+                                                                                 timeout=60_000)
+    expect(dialog.get_by_label("report (document)")).to_have_value(re.compile(r"[0-9a-f-]{36}"))
+    dialog.get_by_role("button", name="Start run").click()
+    expect(page.locator("#run-status")).to_contain_text("succeeded", timeout=60_000)
+
+    page.goto("/documents")
+    page.get_by_label("Search documents").fill(f"echo brief-{tag}")
+    page.get_by_role("link", name=f"Echo brief-{tag}", exact=True).click()
+    expect(page.get_by_role("region", name="Document preview")).to_contain_text(
+        f"Read: brief-{tag} says Tide tables {tag}")
