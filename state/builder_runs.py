@@ -41,6 +41,8 @@ class BuilderRunState(AuthState):
     run_fields: list[str] = []
     run_document_fields: list[str] = []
     run_documents: list[DocumentChoice] = []
+    run_document_values: list[str] = []
+    """The document chosen for each of ``run_document_fields`` (same order; "" for none yet)."""
     run_error: str = ""
     run_notice: str = ""
     run_id: str = ""
@@ -93,6 +95,7 @@ class BuilderRunState(AuthState):
         self.run_fields, self.run_error, self.run_dialog_open = list(dict.fromkeys(names)), "", True
         self.run_document_fields = list(dict.fromkeys(str(f) for n in inputs
                                                       for f in n["config"].get("document_fields", [])))
+        self.run_document_values = ["" for _ in self.run_document_fields]
         if self.run_document_fields:  # the library's ready documents, to choose from
             async with open_session() as session:
                 user = await self._signed_in_user(session)
@@ -102,6 +105,20 @@ class BuilderRunState(AuthState):
     @rx.event
     def set_run_dialog_open(self, is_open: bool) -> None:
         self.run_dialog_open = is_open
+
+    @rx.event
+    def choose_run_document(self, index: int, document_id: str) -> None:
+        self.run_document_values = [document_id if at == index else value
+                                    for at, value in enumerate(self.run_document_values)]
+
+    def _choose_uploaded(self, document_id: str) -> str:
+        """Choose a document uploaded in the dialog for the first empty document input; that input's name."""
+        if not self.run_document_fields:
+            return "no document input"
+        index = next((at for at, value in enumerate(self.run_document_values) if not value), 0)
+        self.run_document_values = [document_id if at == index else value
+                                    for at, value in enumerate(self.run_document_values)]
+        return self.run_document_fields[index]
 
     @rx.event
     async def start_run(self, form: dict[str, Any]) -> rx.event.EventSpec | None:

@@ -1,4 +1,4 @@
-"""The document library (/documents): upload with progress, search and page, preview, versions and diff,
+"""The document library (/documents): search and page, preview, versions and diff,
 export, and running a workflow over the selected documents. Each event resolves the user and calls one
 service function, which checks access again."""
 
@@ -16,8 +16,6 @@ from services.db import open_session
 from services.documents import batch, library_query
 from services.documents import service as documents
 from services.documents.export import ExportFormat
-from services.documents.processing import schedule_extraction
-from services.documents.service import UploadedFile
 from services.workflows import listing
 from state.auth import AuthState
 from state.errors import form_message
@@ -90,7 +88,6 @@ class DocumentsState(AuthState):
     error: str = ""
     notice: str = ""
     loading: bool = False
-    upload_percent: int = -1
     selected: list[str] = []
     preview_id: str = ""
     preview_title: str = ""
@@ -105,7 +102,6 @@ class DocumentsState(AuthState):
     batch_done: int = 0
     batch_total: int = 0
     _batch_id: str = ""
-    _watching: bool = False
 
     @rx.var
     def page_label(self) -> str:
@@ -144,6 +140,11 @@ class DocumentsState(AuthState):
             return
         self.count, self.rows = found.count, [_row(document) for document in found.data]
 
+    async def _show_first_page(self) -> None:
+        """Back to the first page (where new uploads land), refreshed: the uploads panel calls this."""
+        self.page = 0
+        await self._reload()
+
     @rx.event
     async def set_search(self, text: str) -> None:
         self.search, self.page = text, 0
@@ -158,46 +159,6 @@ class DocumentsState(AuthState):
     async def turn_page(self, step: int) -> None:
         self.page = max(0, self.page + step)
         await self._reload()
-
-    @rx.event
-    def upload_progress(self, progress: dict[str, float]) -> None:
-        self.upload_percent = int(100 * float(progress.get("progress", 0)))
-
-    @rx.event
-    async def upload(self, files: list[rx.UploadFile]) -> rx.event.EventSpec | None:
-        """Store the dropped files, start their extraction, and watch it."""
-        self.error = self.notice = ""
-        try:
-            uploaded = [UploadedFile(file.name or "untitled", await file.read()) for file in files]
-            async with open_session() as session:
-                user = await self._signed_in_user(session)
-                created = await documents.upload(user, uploaded, session=session)
-        except errors.DomainError as exc:
-            self.error, self.upload_percent = form_message(exc), -1
-            return None
-        schedule_extraction([d.id for d in created if d.status.value == "pending"])
-        self.upload_percent, self.page = -1, 0
-        self.notice = f"Uploaded {len(created)} file{'s' if len(created) != 1 else ''}; extracting in the background."
-        await self._reload()
-        return DocumentsState.watch_processing
-
-    @rx.event(background=True)
-    async def watch_processing(self) -> None:
-        """Refresh the table while any document on the page is still being extracted."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            for _ in range(WATCH_SECONDS):
-                await asyncio.sleep(1)
-                async with self:
-                    await self._reload()
-                    if not any(row.status in ("pending", "processing") for row in self.rows):
-                        return
-        finally:
-            async with self:
-                self._watching = False
 
     @rx.event
     def toggle_selected(self, document_id: str, checked: bool) -> None:

@@ -13,9 +13,12 @@ from state.builder import BuilderState, VersionRow
 from state.builder_runs import BuilderRunState
 from state.node_forms import FormField
 from state.node_palette import PaletteGroup, PaletteItem, PaletteState
+from state.run_document_upload import RunDocumentUploadState
 
 S = BuilderState
 R = BuilderRunState
+U = RunDocumentUploadState
+RUN_UPLOAD_ID = "run-document-upload"
 RUN_COLOURS = (("succeeded", "green"), ("failed", "red"), ("cancelled", "gray"), ("waiting", "purple"), "blue")
 VIEWER_HINT = "Read-only: your role can look at this workflow and its runs; editors change and run it."
 
@@ -137,6 +140,20 @@ def _canvas() -> rx.Component:
     )
 
 
+def _run_document_upload() -> rx.Component:
+    return rx.vstack(
+        rx.upload.root(
+            rx.text("Or drop a new file here (it joins your library and is chosen once extracted)", size="1",
+                    color=rx.color("gray", 11)),
+            id=RUN_UPLOAD_ID, multiple=False, max_files=1, padding="10px", width="100%", cursor="pointer",
+            border=f"1px dashed {rx.color('gray', 7)}", border_radius="8px", aria_label="Upload a document",
+            on_drop=U.upload(rx.upload_files(upload_id=RUN_UPLOAD_ID, on_upload_progress=U.upload_progress))),
+        rx.cond(U.run_upload_status != "", rx.text(U.run_upload_name, " ", U.run_upload_status, size="1",
+                                                   role="status", aria_label="Document upload")),
+        form_alert(U.run_upload_error),
+        spacing="1", width="100%")
+
+
 def _run_dialog() -> rx.Component:
     return rx.dialog.root(rx.dialog.content(
         rx.dialog.title("Run this workflow"),
@@ -145,12 +162,14 @@ def _run_dialog() -> rx.Component:
             rx.foreach(R.run_fields, lambda name: rx.vstack(
                 rx.el.label(rx.text(name, size="2", weight="medium"), html_for="run-" + name),
                 rx.text_area(name=name, id="run-" + name, rows="2", width="100%"), spacing="1", width="100%")),
-            rx.foreach(R.run_document_fields, lambda name: rx.vstack(
+            rx.foreach(R.run_document_fields, lambda name, index: rx.vstack(
                 rx.el.label(rx.text(name, " (document)", size="2", weight="medium"), html_for="run-" + name),
                 rx.el.select(rx.el.option("Choose a document…", value=""),
                              rx.foreach(R.run_documents, lambda d: rx.el.option(d.title, value=d.id)),
-                             name=name, id="run-" + name, width="100%"),
+                             name=name, id="run-" + name, width="100%", value=R.run_document_values[index],
+                             on_change=lambda value: R.choose_run_document(index, value)),
                 spacing="1", width="100%")),
+            rx.cond(R.run_document_fields.length() > 0, _run_document_upload()),
             rx.cond((R.run_fields.length() == 0) & (R.run_document_fields.length() == 0),
                     hint_text("This workflow takes no inputs.")),
             form_alert(R.run_error),
@@ -175,7 +194,7 @@ def _toolbar() -> rx.Component:
             rx.icon_button(rx.icon("redo-2", size=14), variant="soft", color_scheme="gray", on_click=S.redo,
                            disabled=~S.can_redo, aria_label="Redo", title="Redo (ctrl+shift+z)"),
             rx.button(rx.icon("save", size=14), "Save", on_click=S.save, disabled=~S.dirty, title="Save (ctrl+s)"),
-            rx.button(rx.icon("play", size=14), "Run", variant="soft", on_click=R.open_run_dialog,
+            rx.button(rx.icon("play", size=14), "Run", variant="soft", on_click=[R.open_run_dialog, U.reset_upload],
                       loading=R.run_busy),
             spacing="2")),
         align="center", width="100%", wrap="wrap", spacing="3",

@@ -4,38 +4,67 @@ the sanitised rendering, compare versions, export, and run a workflow on the sel
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import parse_args_spec, passthrough_event_spec
 
 from components.cards import empty_state
 from components.forms import form_alert
 from components.layout import protected_page
+from state.document_uploads import DocumentUploadsState, UploadRowView
 from state.documents import BatchItemView, DiffRowView, DocumentRowView, DocumentsState, VersionView
 
 S = DocumentsState
+U = DocumentUploadsState
 UPLOAD_ID = "document-upload"
 ACCEPT = {"application/pdf": [".pdf"], "text/markdown": [".md", ".markdown"], "text/plain": [".txt"],
           "text/html": [".html", ".htm"],
           "application/vnd.openxmlformats-officedocument.wordprocessingml.document": [".docx"],
           "application/vnd.openxmlformats-officedocument.presentationml.presentation": [".pptx"],
           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": [".xlsx"]}
-STATUS_COLOURS = (("ready", "green"), ("failed", "red"), ("processing", "blue"), "gray")
+STATUS_COLOURS = (("ready", "green"), ("failed", "red"), ("processing", "blue"), ("extracting", "blue"),
+                  ("uploading", "blue"), "gray")
 DIFF_COLOURS = (("added", rx.color("green", 3)), ("removed", rx.color("red", 3)), ("changed", rx.color("amber", 3)),
                 "transparent")
 
 
+def _dropped(expression: str) -> rx.Var:
+    """``expression`` over the dropped files, in the on_drop handler where the upload's files are bound."""
+    placeholders, _ = parse_args_spec(passthrough_event_spec(list[rx.UploadFile]))
+    return rx.Var(f"{placeholders[0]}.map((f) => {expression})")
+
+
+def _upload_row(row: UploadRowView) -> rx.Component:
+    return rx.hstack(
+        rx.icon("file", size=14), rx.text(row.name, size="2", weight="medium", truncate=True, max_width="280px"),
+        rx.text(row.size, size="1", color=rx.color("gray", 10)),
+        rx.progress(value=rx.cond(row.status == "ready", 100, row.percent), max=100, width="160px",
+                    aria_label="Progress of " + row.name),
+        rx.badge(rx.cond((row.status == "uploading") | (row.status == "extracting"),
+                         row.status + " " + row.percent.to_string() + "%", row.status),
+                 color_scheme=rx.match(row.status, *STATUS_COLOURS), variant="soft"),
+        rx.cond(row.error != "", rx.text(row.error, size="1", color=rx.color("red", 11))),
+        align="center", spacing="3", width="100%", role="listitem", aria_label=row.name)
+
+
 def _drop_zone() -> rx.Component:
+    # The browser sends the files' names and sizes ahead of their bytes, so each gets its row at once.
+    on_drop = U.receive_files(rx.upload_files_chunk(upload_id=UPLOAD_ID), _dropped("f.name").to(list[str]),
+                              _dropped("f.size").to(list[int]))
     return rx.vstack(
         rx.upload.root(
             rx.vstack(rx.icon("upload", size=24, color=rx.color("accent", 10)),
                       rx.text("Drop PDF, DOCX, PPTX, XLSX, HTML, Markdown or text files here, or click to choose",
                               size="2"),
                       align="center", spacing="2", padding="20px", width="100%"),
-            id=UPLOAD_ID, multiple=True, accept=ACCEPT, max_files=10,
-            on_drop=S.upload(rx.upload_files(upload_id=UPLOAD_ID, on_upload_progress=S.upload_progress)),
+            id=UPLOAD_ID, multiple=True, accept=ACCEPT, max_files=10, on_drop=on_drop,
             border=f"2px dashed {rx.color('gray', 7)}", border_radius="12px", width="100%", cursor="pointer",
             aria_label="Upload documents"),
-        rx.cond(S.upload_percent >= 0, rx.hstack(
-            rx.text("Uploading…", size="1"), rx.progress(value=S.upload_percent, max=100, width="240px"),
-            rx.text(S.upload_percent, "%", size="1"), align="center", role="status")),
+        form_alert(U.upload_error),
+        rx.cond(U.uploads.length() > 0, rx.card(rx.vstack(
+            rx.vstack(rx.foreach(U.uploads, _upload_row), role="list", aria_label="Uploads", width="100%",
+                      spacing="2"),
+            rx.cond(~U.uploads_active, rx.button("Clear finished", size="1", variant="soft",
+                                                 on_click=U.clear_finished)),
+            width="100%", spacing="2"), width="100%")),
         width="100%", spacing="2")
 
 

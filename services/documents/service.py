@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import utcnow
@@ -34,7 +34,9 @@ from services.auth.permissions import Permission, require
 from services.documents.diff import side_by_side, unified
 from services.documents.export import ExportedFile, ExportFormat, export_document
 from services.documents.formats import KINDS, FileKind, kind_of, signature_matches
+from services.documents.originals import drop_if_unused, lock_originals
 from services.documents.rendering import render_markdown
+from services.documents.storage.base import content_digest
 from services.documents.storage.registry import get_storage
 from services.settings import get_settings
 
@@ -43,6 +45,8 @@ from services.settings import get_settings
 class UploadedFile:
     filename: str
     data: bytes
+    size: int | None = None
+    """The file's full size when ``data`` was cut short at the size cap (a streamed upload keeps no more)."""
 
 
 def public(document: Document, snippet: str | None = None) -> DocumentPublic:
@@ -84,21 +88,25 @@ async def upload(actor: User, files: list[UploadedFile], *, session: AsyncSessio
             f"{len(files)} files at once is too many; upload at most {settings.document_max_files_per_upload}.",
             details=[{"field": "files", "message": f"at most {settings.document_max_files_per_upload} files"}])
     storage = get_storage()
-    documents = []
+    documents, accepted = [], []
     for file in files:
         name = PurePath(file.filename or "untitled").name[:300] or "untitled"
+        size = len(file.data) if file.size is None else file.size
         document = Document(owner_id=actor.id, title=PurePath(name).stem[:300] or name, source=DocumentSource.UPLOAD,
-                            original_name=name, size_bytes=len(file.data), tags=_clean_tags(tags or []),
+                            original_name=name, size_bytes=size, tags=_clean_tags(tags or []),
                             status=DocumentStatus.PENDING, progress=0, current_version=0)
-        problem, kind = _refusal(name, file.data)
+        problem, kind = _refusal(name, file.data, size)
         if kind is not None:
             document.mime_type = KINDS[kind].mime_type
         if problem is not None:
             document.status, document.error = DocumentStatus.FAILED, problem
         else:
-            stored = await storage.put(file.data)
-            document.original_hash = stored.digest
+            document.original_hash = content_digest(file.data)
+            accepted.append(file.data)
         documents.append(document)
+    await lock_originals(session, [content_digest(data) for data in accepted])
+    for data in accepted:
+        await storage.put(data)
     session.add_all(documents)
     for document in documents:
         record_audit(session, "document.upload", actor_id=actor.id, target=f"document:{document.id}")
@@ -106,15 +114,15 @@ async def upload(actor: User, files: list[UploadedFile], *, session: AsyncSessio
     return documents
 
 
-def _refusal(name: str, data: bytes) -> tuple[str | None, FileKind | None]:
+def _refusal(name: str, data: bytes, size: int) -> tuple[str | None, FileKind | None]:
     """Why the file cannot be taken (None if it can), and its kind when known."""
     settings = get_settings()
     try:
         kind = kind_of(name)
     except errors.ValidationFailed as exc:
         return exc.message, None
-    if len(data) > settings.document_max_bytes:
-        megabytes = len(data) / (1024 * 1024)
+    if max(size, len(data)) > settings.document_max_bytes:
+        megabytes = max(size, len(data)) / (1024 * 1024)
         limit = settings.document_max_mb
         return f"The file is {megabytes:.1f} MB; the limit is {limit:g} MB (DOCUMENT_MAX_MB).", kind
     if not data:
@@ -122,6 +130,16 @@ def _refusal(name: str, data: bytes) -> tuple[str | None, FileKind | None]:
     if not signature_matches(kind, data):
         return f"The file is named .{kind.value} but its content is not a {kind.value.upper()} file.", kind
     return None, kind
+
+
+async def statuses(actor: User, document_ids: list[uuid.UUID], *, session: AsyncSession) -> list[Document]:
+    """Those of ``document_ids`` that ``actor`` may read (to follow their extraction); the others are left out."""
+    if not document_ids:
+        return []
+    query = select(Document).where(col(Document.id).in_(document_ids))
+    if actor.role is not Role.ADMIN:
+        query = query.where(col(Document.owner_id) == actor.id)
+    return list((await session.exec(query)).all())
 
 
 async def update(actor: User, document_id: uuid.UUID, changes: DocumentUpdate, *,
@@ -156,14 +174,14 @@ async def delete(actor: User, document_id: uuid.UUID, *, session: AsyncSession) 
     require(actor.role, Permission.EDIT_WORKFLOWS)
     document = await get(actor, document_id, session=session)
     digest = document.original_hash
+    if digest is not None:
+        await lock_originals(session, [digest])
     await session.delete(document)
     record_audit(session, "document.delete", actor_id=actor.id, target=f"document:{document_id}")
-    await session.commit()
+    await session.flush()
     if digest is not None:
-        shared = (await session.exec(select(func.count()).select_from(Document)
-                                     .where(col(Document.original_hash) == digest))).one()
-        if not shared:
-            await get_storage().delete(digest)
+        await drop_if_unused(session, digest)
+    await session.commit()
 
 
 async def versions(actor: User, document_id: uuid.UUID, *, session: AsyncSession) -> list[DocumentVersionPublic]:

@@ -3,6 +3,7 @@ uploaded HTML and Markdown that never run."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -69,6 +70,55 @@ def test_uploads_extract_search_and_hostile_content_never_runs(page: Page) -> No
     expect(page.get_by_text("Pick two versions")).to_be_visible()
 
 
+RECORD_UPLOAD_ROWS = """() => {
+  window.__rows = {};
+  window.__recorder = setInterval(() => {
+    for (const item of document.querySelectorAll('[aria-label="Uploads"] [role="listitem"]')) {
+      const seen = window.__rows[item.getAttribute("aria-label")] ??= [];
+      const text = item.innerText.replace(/\\s+/g, " ");
+      if (seen[seen.length - 1] !== text) seen.push(text);
+    }
+  }, 15);
+}"""
+
+
+def test_each_dropped_file_gets_its_own_row_upload_progress_and_extraction_status(page: Page) -> None:
+    tag = uuid.uuid4().hex[:6]
+    files = [{"name": f"part{i}-{tag}.md", "mimeType": "text/markdown",
+              "buffer": f"# Part {i} {tag}\n\n".encode() + b"many words " * 30_000} for i in range(3)]
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto("/documents")
+    expect(page.get_by_label("Upload documents")).to_be_visible()
+    # About 330 KB per file at 300 KB/s: each file's upload takes a second, so its progress can be seen.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": 300_000})
+    page.evaluate(RECORD_UPLOAD_ROWS)
+    page.locator("input[type=file]").set_input_files(files)  # type: ignore[arg-type]
+
+    uploads = page.get_by_role("list", name="Uploads")
+    rows = [uploads.get_by_role("listitem", name=str(file["name"]), exact=True) for file in files]
+    for row in rows:
+        expect(row).to_be_visible()
+    # The first file is a library document, extracting or done, while the last is still on its way.
+    expect(rows[0]).to_contain_text(re.compile("queued|extracting|ready"), timeout=30_000)
+    assert re.search("waiting|uploading", rows[2].inner_text()), rows[2].inner_text()
+    for row in rows:
+        expect(row).to_contain_text("ready", timeout=60_000)
+        expect(row.get_by_role("progressbar")).to_have_count(1)
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": -1})
+    seen: dict[str, list[str]] = page.evaluate("clearInterval(window.__recorder), window.__rows")
+    for file in files:
+        history = seen[str(file["name"])]
+        partial = [int(m.group(1)) for text in history if (m := re.search(r"uploading (\d+)%", text))]
+        assert any(0 < percent < 100 for percent in partial), history
+        assert history[-1].endswith("ready"), history
+    for file in files:
+        expect(_row(page, str(file["name"]).removesuffix(".md")).get_by_text("ready")).to_be_visible()
+
+
 def test_a_workflow_runs_on_the_selected_documents_with_per_document_status(page: Page, app_url: str) -> None:
     tag = uuid.uuid4().hex[:6]
     login = httpx.post(f"{app_url}/api/v3/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
@@ -101,3 +151,35 @@ def test_a_workflow_runs_on_the_selected_documents_with_per_document_status(page
     expect(progress.get_by_text("succeeded")).to_have_count(2)
     page.get_by_label("Search documents").fill(f"shout {tag}")
     expect(_row(page, f"Shout quiet-{tag}")).to_be_visible()
+
+
+def test_a_file_uploaded_in_the_run_dialog_becomes_the_runs_document_input(page: Page, app_url: str) -> None:
+    tag = uuid.uuid4().hex[:6]
+    login = httpx.post(f"{app_url}/api/v3/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                       timeout=30).json()
+    graph = {"nodes": [{"id": "in", "type": "input", "config": {"document_fields": ["report"]}},
+                       {"id": "echo", "type": "template", "config": {"template": "Read: {{ in.report.title }} "
+                                                                                 "says {{ in.content }}"}},
+                       {"id": "out", "type": "output", "config": {"title": "Echo {{ in.report.title }}"}}],
+             "edges": [{"source": "in", "target": "echo"}, {"source": "echo", "target": "out"}]}
+    created = httpx.post(f"{app_url}/api/v3/workflows", headers={"Authorization": f"Bearer {login['access_token']}"},
+                         json={"name": f"Echo {tag}", "graph": graph}, timeout=30)
+    assert created.status_code == 201, created.text
+
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/workflows/{created.json()['id']}")
+    page.get_by_role("button", name="Run").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator("input[type=file]").set_input_files(
+        [{"name": f"brief-{tag}.md", "mimeType": "text/markdown", "buffer": f"Tide tables {tag}".encode()}])
+    expect(dialog.get_by_role("status", name="Document upload")).to_contain_text("ready: chosen for report",
+                                                                                 timeout=60_000)
+    expect(dialog.get_by_label("report (document)")).to_have_value(re.compile(r"[0-9a-f-]{36}"))
+    dialog.get_by_role("button", name="Start run").click()
+    expect(page.locator("#run-status")).to_contain_text("succeeded", timeout=60_000)
+
+    page.goto("/documents")
+    page.get_by_label("Search documents").fill(f"echo brief-{tag}")
+    page.get_by_role("link", name=f"Echo brief-{tag}", exact=True).click()
+    expect(page.get_by_role("region", name="Document preview")).to_contain_text(
+        f"Read: brief-{tag} says Tide tables {tag}")
