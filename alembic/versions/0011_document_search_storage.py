@@ -8,8 +8,8 @@ prefer the sequential scan. ``STORAGE MAIN`` keeps the vector in the row (rows w
 an old row moves when it is next updated); ``fastupdate = off`` puts each new document's words into
 the index at once (an upload pays a few milliseconds). SQLite's FTS5 index is unchanged.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from alembic import op
 
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0011'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
