@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from typing import ClassVar
 
 import reflex as rx
 
@@ -19,8 +20,8 @@ from services.documents.export import ExportFormat
 from services.workflows import listing
 from state.auth import AuthState
 from state.errors import form_message
+from state.paging import PagedList
 
-PAGE_SIZE = 20
 WATCH_SECONDS = 180
 
 
@@ -79,10 +80,10 @@ def _row(document: DocumentPublic) -> DocumentRowView:
                            progress=document.progress, error=document.error or "", snippet=document.snippet or "")
 
 
-class DocumentsState(AuthState):
+class DocumentsState(PagedList, AuthState):
+    noun: ClassVar[tuple[str, str]] = ("document", "documents")
+
     rows: list[DocumentRowView] = []
-    count: int = 0
-    page: int = 0
     search: str = ""
     tag_filter: str = ""
     error: str = ""
@@ -102,15 +103,6 @@ class DocumentsState(AuthState):
     batch_done: int = 0
     batch_total: int = 0
     _batch_id: str = ""
-
-    @rx.var
-    def page_label(self) -> str:
-        pages = max(1, -(-self.count // PAGE_SIZE))
-        return f"Page {self.page + 1} of {pages} · {self.count} document{'s' if self.count != 1 else ''}"
-
-    @rx.var
-    def has_next(self) -> bool:
-        return (self.page + 1) * PAGE_SIZE < self.count
 
     @rx.var
     def batch_percent(self) -> int:
@@ -134,11 +126,11 @@ class DocumentsState(AuthState):
             async with open_session() as session:
                 user = await self._signed_in_user(session)
                 found = await library_query.list_documents(user, session=session, q=self.search, tag=self.tag_filter,
-                                                           offset=self.page * PAGE_SIZE, limit=PAGE_SIZE)
+                                                           offset=self.offset, limit=self.page_size)
         except errors.DomainError as exc:
             self.error = form_message(exc)
             return
-        self.count, self.rows = found.count, [_row(document) for document in found.data]
+        self.total, self.rows = found.count, [_row(document) for document in found.data]
 
     async def _show_first_page(self) -> None:
         """Back to the first page (where new uploads land), refreshed: the uploads panel calls this."""
@@ -153,11 +145,6 @@ class DocumentsState(AuthState):
     @rx.event
     async def filter_by_tag(self, tag: str) -> None:
         self.tag_filter, self.page = tag, 0
-        await self._reload()
-
-    @rx.event
-    async def turn_page(self, step: int) -> None:
-        self.page = max(0, self.page + step)
         await self._reload()
 
     @rx.event

@@ -26,11 +26,11 @@ from services.notifications.schemas import NotificationPublic
 from services.workflows.events import get_event_bus
 from state.auth import AuthState
 from state.errors import form_message
+from state.paging import PagedList
 from state.tabs import tab_connected
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 20
 BELL_ITEMS = 5
 ALL = "all"
 # How often an idle watcher checks that its user is still signed in and its tab still connected.
@@ -69,14 +69,12 @@ def poke_watcher(tab: str) -> None:
         queue.put_nowait(_CHECK)
 
 
-class InboxState(AuthState):
+class InboxState(PagedList, AuthState):
     """The signed-in user's inbox: the bell's count and latest items, and the inbox page's list."""
 
     unread: int = 0
     latest: list[InboxItem] = []
     items: list[InboxItem] = []
-    total: int = 0
-    page: int = 0
     category: str = ALL
     categories: list[str] = []
     unread_only: bool = False
@@ -90,22 +88,10 @@ class InboxState(AuthState):
     def unread_label(self) -> str:
         return "99+" if self.unread > 99 else str(self.unread)
 
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-    @rx.var
-    def has_previous(self) -> bool:
-        return self.page > 0
-
-    @rx.var
-    def has_next(self) -> bool:
-        return (self.page + 1) * PAGE_SIZE < self.total
-
     def _filters(self) -> inbox.InboxFilter:
         return inbox.InboxFilter(category=None if self.category == ALL else self.category,
                                  unread_only=self.unread_only, archived=self.archived,
-                                 offset=self.page * PAGE_SIZE, limit=PAGE_SIZE)
+                                 offset=self.offset, limit=self.page_size)
 
     async def _reload(self) -> None:
         """Count, bell items, list and categories, in one session."""
@@ -142,11 +128,6 @@ class InboxState(AuthState):
     @rx.event
     async def show_archive(self, view: str | list[str]) -> None:
         self.archived, self.page = view == "archive", 0
-        await self._reload()
-
-    @rx.event
-    async def go_to_page(self, delta: int) -> None:
-        self.page = min(max(0, self.page + delta), self.page_count - 1)
         await self._reload()
 
     async def _mark(self, notification_id: str, kind: str) -> None:

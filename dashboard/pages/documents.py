@@ -9,6 +9,7 @@ from reflex.event import parse_args_spec, passthrough_event_spec
 from components.cards import empty_state
 from components.forms import form_alert
 from components.layout import protected_page
+from components.pager import pager
 from state.document_uploads import DocumentUploadsState, UploadRowView
 from state.documents import BatchItemView, DiffRowView, DocumentRowView, DocumentsState, VersionView
 
@@ -104,10 +105,7 @@ def _table() -> rx.Component:
                     "", "Title", "Type", "Size", "Pages", "Tags", "Updated (UTC)", "Status", "")])),
                 rx.table.body(rx.foreach(S.rows, _row)), variant="surface", width="100%",
                 aria_label="Documents"),
-            rx.hstack(rx.text(S.page_label, size="2", color=rx.color("gray", 11)), rx.spacer(),
-                      rx.button("Previous", size="1", variant="soft", disabled=S.page == 0, on_click=S.turn_page(-1)),
-                      rx.button("Next", size="1", variant="soft", disabled=~S.has_next, on_click=S.turn_page(1)),
-                      width="100%", align="center"),
+            pager(S),
             width="100%", spacing="2"),
         rx.cond(S.loading, rx.center(rx.spinner(), width="100%", padding="32px"),
                 empty_state("file-text", "No documents here yet",
