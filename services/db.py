@@ -147,6 +147,14 @@ async def open_session() -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def end_read_lock(session: AsyncSession) -> None:
+    """End the session's transaction where a read holds a lock: on SQLite every transaction is
+    ``BEGIN IMMEDIATE`` (the write lock). On PostgreSQL a read locks nothing, so the transaction
+    goes on into the caller's next queries instead of costing a COMMIT and a BEGIN more."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        await session.commit()
+
+
 async def dispose_engine() -> None:
     """Close every pooled connection (shutdown, tests)."""
     global _engine, _sessionmaker
