@@ -409,5 +409,5 @@ if __name__ == "__main__":
     parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian",
                         help="what serves the API and the bare endpoint (make run serves with granian)")
     parser.add_argument("--client-processes", type=int, default=1,
-                        help="processes generating the load (one asyncio process tops out near 2,000 req/s)")
+                        help="processes generating the load (one asyncio process reached about 3,600 req/s here)")
     asyncio.run(main(parser.parse_args()))
