@@ -1,15 +1,20 @@
-"""API load on loopback: authenticated reads and webhook runs, 1 and 2 replicas, beside a bare FastAPI endpoint.
+"""API load on loopback: reads, execute-and-poll clients and webhook runs, 1 and 2 replicas, beside a bare endpoint.
 
-Each replica is a uvicorn process serving the product's API (``dashboard.api.app:create_api``) on
-PostgreSQL and Redis; the baseline is a bare FastAPI JSON endpoint (``bench/bare_api.py``)
-served by the same number of uvicorn processes, measured by the same client in the same run. The
-client is one asyncio process speaking HTTP/1.1 keep-alive over raw sockets (httpx would be the
-bottleneck), spreading connections over the replicas.
+Each replica is a server process serving the product's API (``dashboard.api.app:create_api``) on
+PostgreSQL and Redis, with granian as ``make run`` serves it (``--server uvicorn`` for uvicorn); the
+baseline is a bare FastAPI JSON endpoint (``bench/bare_api.py``) served by the same number of
+processes of the same server, measured by the same client in the same run. The client speaks
+HTTP/1.1 keep-alive over raw sockets (httpx would be the bottleneck) from ``--client-processes``
+asyncio processes, spreading connections over the replicas.
 
 * reads: ``--clients`` connections (default 50), each signed in, ``GET /api/v3/workflows`` in a loop;
-* webhooks: ``--hook-clients`` connections (default 200) ``POST /api/v3/hooks/{token}`` of a 3-node
-  workflow (input → template → output); ``--workers`` ``make worker`` processes execute the runs,
-  and completed/s counts from the first accepted run to the last finished one.
+* flows: ``--clients`` API clients, each signing in (``POST /auth/login``) and then, in a loop,
+  listing workflows, executing a 3-node workflow (``POST /workflows/{id}/execute``) and polling
+  ``GET /runs/{id}`` every ``--poll-ms`` until the run finished; ``--workers`` ``make worker``
+  processes execute the runs;
+* webhooks: ``--hook-clients`` connections (default 200) ``POST /api/v3/hooks/{token}`` of the same
+  3-node workflow (input → template → output); the workers execute the runs, and completed/s counts
+  from the first accepted run to the last finished one.
 
 PostgreSQL is a temporary database on 127.0.0.1:5432; Redis is a throwaway redis-server.
 
@@ -22,13 +27,16 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -77,9 +85,9 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-async def hammer(ports: list[int], clients: int, seconds: float, method: str, path: str, *, body: bytes = b"",
-                 headers: str = "") -> dict[str, float]:
-    """``clients`` connections sending the request in a loop for ``seconds``; rps, latency percentiles, errors."""
+async def _hammer_here(ports: list[int], clients: range, seconds: float, method: str, path: str, body: bytes,
+                       headers: str) -> tuple[list[float], int, dict[int, int]]:
+    """Connections ``clients`` of the whole client sending the request in a loop: latencies, errors, statuses."""
     latencies: list[float] = []
     errors = 0
     statuses: dict[int, int] = {}
@@ -103,27 +111,76 @@ async def hammer(ports: list[int], clients: int, seconds: float, method: str, pa
                 statuses[status] = statuses.get(status, 0) + 1
         connection.close()
 
-    started = time.monotonic()
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    elapsed = time.monotonic() - started
-    if statuses:
-        print(f"  {method} {path[:40]}: error answers by status {statuses}", flush=True)
+    await asyncio.gather(*(client(n) for n in clients))
+    return latencies, errors, statuses
+
+
+def _hammer_in_process(*arguments: Any) -> tuple[list[float], int, dict[int, int]]:
+    return asyncio.run(_hammer_here(*arguments))
+
+
+class Client:
+    """The load generator: ``processes`` asyncio processes, connections dealt out among them."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        # spawn, not fork: the parent has a running event loop and open sockets
+        self.pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) \
+            if processes > 1 else None
+
+    async def hammer(self, ports: list[int], clients: int, seconds: float, method: str, path: str, *,
+                     body: bytes = b"", headers: str = "") -> dict[str, float]:
+        """``clients`` connections sending the request in a loop for ``seconds``; rps, latency percentiles, errors."""
+        shares = [range(k, clients, self.processes) for k in range(self.processes)]
+        started = time.monotonic()
+        if self.pool is None:
+            parts = [await _hammer_here(ports, shares[0], seconds, method, path, body, headers)]
+        else:
+            loop = asyncio.get_running_loop()
+            parts = list(await asyncio.gather(*(
+                loop.run_in_executor(self.pool, _hammer_in_process, ports, share, seconds, method, path, body, headers)
+                for share in shares)))
+        elapsed = time.monotonic() - started
+        latencies = [value for part in parts for value in part[0]]
+        statuses: dict[int, int] = {}
+        for _latencies, _errors, part_statuses in parts:
+            for status, count in part_statuses.items():
+                statuses[status] = statuses.get(status, 0) + count
+        if statuses:
+            print(f"  {method} {path[:40]}: error answers by status {statuses}", flush=True)
+        return summary(latencies, elapsed, sum(part[1] for part in parts))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def summary(latencies: list[float], elapsed: float, errors: int) -> dict[str, float]:
     return {"rps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 0.5) * 1000,
             "p95_ms": percentile(latencies, 0.95) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
             "errors": errors, "requests": len(latencies)}
 
 
+def server_command(server: str, app: str, port: int, *, factory: bool) -> list[str]:
+    """One server process for ``app`` on ``port``: granian (what ``make run`` serves with) or uvicorn."""
+    if server == "granian":
+        return [sys.executable, "-m", "granian", app, "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1", "--log-level", "warning", "--no-access-log", "--no-ws",
+                *(["--factory"] if factory else [])]
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", "--no-access-log", *(["--factory"] if factory else [])]
+
+
 @contextlib.contextmanager
-def servers(app: str, count: int, env: dict[str, str], logs: Path, *, factory: bool) -> Iterator[list[int]]:
-    """``count`` uvicorn processes serving ``app``, each on its own port."""
+def servers(server: str, app: str, count: int, env: dict[str, str], logs: Path, *,
+            factory: bool) -> Iterator[list[int]]:
+    """``count`` server processes serving ``app``, each on its own port."""
     ports = [free_port() for _ in range(count)]
     processes = []
     for port in ports:
-        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                   "--log-level", "warning", "--no-access-log", *(["--factory"] if factory else [])]
         log = (logs / f"{app.replace(':', '_')}-{port}.log").open("wb")
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                          start_new_session=True))
+        processes.append(subprocess.Popen(server_command(server, app, port, factory=factory), cwd=ROOT, env=env,
+                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
     try:
         deadline = time.monotonic() + 90
         while not all(reachable("127.0.0.1", port) for port in ports):
@@ -136,39 +193,117 @@ def servers(app: str, count: int, env: dict[str, str], logs: Path, *, factory: b
             stop_process_group(process, grace_seconds=10)
 
 
+GRAPH = {"nodes": [{"id": "in", "type": "input", "config": {"fields": []}},
+                   {"id": "t", "type": "template", "config": {"template": "hello {{ params.n }}"}},
+                   {"id": "out", "type": "output", "config": {"format": "markdown"}}],
+         "edges": [{"source": "in", "target": "t"}, {"source": "t", "target": "out"}]}
+ACCOUNT = json.dumps({"email": "load@example.com", "password": PASSWORD}).encode()
+FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+
+
 async def sign_in(port: int) -> str:
+    """The bench account's ``Authorization`` header line (registered on first use)."""
     connection = Connection(port)
-    account = json.dumps({"email": "load@example.com", "password": PASSWORD}).encode()
-    await connection.request("POST", "/api/v3/auth/register", account)
-    status, body = await connection.request("POST", "/api/v3/auth/login", account)
-    assert status == 200, body
-    token = json.loads(body)["access_token"]
-    headers = f"Authorization: Bearer {token}\r\n"
-    graph = {"nodes": [{"id": "in", "type": "input", "config": {"fields": []}},
-                       {"id": "t", "type": "template", "config": {"template": "hello {{ params.n }}"}},
-                       {"id": "out", "type": "output", "config": {"format": "markdown"}}],
-             "edges": [{"source": "in", "target": "t"}, {"source": "t", "target": "out"}]}
-    for n in range(20):  # a list worth reading
-        status, body = await connection.request("POST", "/api/v3/workflows",
-                                                json.dumps({"name": f"load {n}", "graph": graph}).encode(), headers)
-        assert status == 201, body
+    await connection.request("POST", "/api/v3/auth/register", ACCOUNT)
+    status, body = await connection.request("POST", "/api/v3/auth/login", ACCOUNT)
     connection.close()
-    return headers
+    assert status == 200, body
+    return f"Authorization: Bearer {json.loads(body)['access_token']}\r\n"
 
 
-async def webhook_token(port: int, headers: str) -> str:
+async def create_workflows(port: int, headers: str) -> int:
+    """20 workflows (a list worth reading); the id of the first, which the flows and webhooks run."""
     connection = Connection(port)
-    status, body = await connection.request("POST", "/api/v3/workflows/1/webhooks", b"{}", headers)
+    ids = []
+    for n in range(20):
+        status, body = await connection.request("POST", "/api/v3/workflows",
+                                                json.dumps({"name": f"load {n}", "graph": GRAPH}).encode(), headers)
+        assert status == 201, body
+        ids.append(int(json.loads(body)["id"]))
+    connection.close()
+    return ids[0]
+
+
+async def webhook_token(port: int, headers: str, workflow_id: int) -> str:
+    connection = Connection(port)
+    status, body = await connection.request("POST", f"/api/v3/workflows/{workflow_id}/webhooks", b"{}", headers)
     assert status == 201, body
     connection.close()
     return str(json.loads(body)["token"])
 
 
+async def flows(ports: list[int], clients: int, seconds: float, workflow_id: int, poll_seconds: float,
+                drain_seconds: float) -> dict[str, float]:
+    """``clients`` API clients: sign in, then list, execute and poll the run until it finished, for ``seconds``.
+
+    Latencies are per request (login, list, execute, poll); ``runs_per_s`` counts runs seen finished,
+    ``run_p50_ms``/``run_p99_ms`` the time from the execute call to the poll that saw the run finished.
+    A run still unfinished ``drain_seconds`` after the phase is an error, as is a failed run.
+    """
+    latencies: list[float] = []
+    run_times: list[float] = []
+    errors = 0
+    statuses: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
+    execute_body = json.dumps({"parameters": {"n": 1}}).encode()
+
+    async def timed(connection: Connection, method: str, path: str, body: bytes = b"",
+                    headers: str = "") -> tuple[int, bytes]:
+        nonlocal errors
+        started = time.perf_counter()
+        status, answer = await connection.request(method, path, body, headers)
+        latencies.append(time.perf_counter() - started)
+        if status >= 400:
+            errors += 1
+            statuses[f"{method} {status}"] = statuses.get(f"{method} {status}", 0) + 1
+        return status, answer
+
+    async def client(n: int) -> None:
+        nonlocal errors
+        connection = Connection(ports[n % len(ports)])
+        try:
+            status, body = await timed(connection, "POST", "/api/v3/auth/login", ACCOUNT)
+            if status != 200:
+                return
+            headers = f"Authorization: Bearer {json.loads(body)['access_token']}\r\n"
+            while time.monotonic() < deadline:
+                await timed(connection, "GET", "/api/v3/workflows?limit=20", headers=headers)
+                status, body = await timed(connection, "POST", f"/api/v3/workflows/{workflow_id}/execute",
+                                           execute_body, headers)
+                if status != 202:
+                    continue
+                run_id = json.loads(body)["run_id"]
+                started = time.perf_counter()
+                while True:
+                    await asyncio.sleep(poll_seconds)
+                    status, body = await timed(connection, "GET", f"/api/v3/runs/{run_id}", headers=headers)
+                    run_status = json.loads(body).get("status") if status == 200 else None
+                    if run_status in FINISHED:
+                        run_times.append(time.perf_counter() - started)
+                        errors += run_status != "succeeded"
+                        break
+                    if time.monotonic() > deadline + drain_seconds:
+                        errors += 1  # never finished
+                        break
+        except (OSError, asyncio.IncompleteReadError):
+            errors += 1
+        finally:
+            connection.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    elapsed = time.monotonic() - started
+    if statuses:
+        print(f"  flows: error answers by method and status {statuses}", flush=True)
+    return {**summary(latencies, elapsed, errors), "runs_per_s": len(run_times) / elapsed, "runs": len(run_times),
+            "run_p50_ms": percentile(run_times, 0.5) * 1000, "run_p99_ms": percentile(run_times, 0.99) * 1000}
+
+
 def run_counts(database_url: str) -> tuple[int, int, float | None, float | None]:
-    """(runs, finished runs, first created, last finished) as epoch seconds."""
+    """(webhook runs, finished ones, first created, last finished) as epoch seconds."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT count(*), count(finished_at), extract(epoch from min(created_at)), "
-                           "extract(epoch from max(finished_at)) FROM runs").fetchone()
+                           "extract(epoch from max(finished_at)) FROM runs WHERE trigger = 'webhook'").fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), row[2] and float(row[2]), row[3] and float(row[3])
 
@@ -178,52 +313,78 @@ def show(label: str, figures: dict[str, float]) -> None:
           f"  p99 {figures['p99_ms']:6.1f} ms  errors {figures['errors']:.0f}", flush=True)
 
 
+@contextlib.contextmanager
+def workers(forks: WorkerForks, count: int, logs: Path, tag: str) -> Iterator[None]:
+    """``count`` run workers for the phases inside (not during the reads: idle workers poll the queue)."""
+    pids = [forks.spawn(logs / f"worker-{tag}-{n}.log") for n in range(count)]
+    try:
+        yield
+    finally:
+        for pid in pids:
+            stop_worker(pid)
+
+
 async def bench(args: argparse.Namespace, database_url: str, redis_url: str, logs: Path) -> None:
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "JWT_SECRET": JWT_SECRET,
            "DWC_ENVIRONMENT": "production", "LOGIN_MAX_FAILURES": "1000000",
            # the benchmark measures what the stack can serve, not the per-user quotas in front of it
            "RATE_LIMIT_ENABLED": "false"}
+    client = Client(args.client_processes)
     results: dict[str, dict[str, float]] = {}
-    for replicas in (1, 2):
-        with servers("bench.bare_api:app", replicas, env, logs, factory=False) as ports:
-            await hammer(ports, args.clients, 1, "GET", "/bare")  # warm-up
-            results[f"bare x{replicas}"] = await hammer(ports, args.clients, args.seconds, "GET", "/bare")
-            show(f"bare FastAPI, {replicas} process(es)", results[f"bare x{replicas}"])
-        with servers("dashboard.api.app:create_api", replicas, env, logs, factory=True) as ports:
-            headers = await sign_in(ports[0])
-            await hammer(ports, args.clients, 1, "GET", "/api/v3/workflows?limit=20", headers=headers)
-            results[f"reads x{replicas}"] = await hammer(ports, args.clients, args.seconds, "GET",
-                                                         "/api/v3/workflows?limit=20", headers=headers)
-            show(f"GET /api/v3/workflows, {replicas} replica(s)", results[f"reads x{replicas}"])
+    try:
+        with WorkerForks(env, ROOT) as forks:
+            for replicas in (1, 2):
+                with servers(args.server, "bench.bare_api:app", replicas, env, logs, factory=False) as ports:
+                    await client.hammer(ports, args.clients, 1, "GET", "/bare")  # warm-up
+                    results[f"bare x{replicas}"] = await client.hammer(ports, args.clients, args.seconds, "GET",
+                                                                       "/bare")
+                    show(f"bare FastAPI, {replicas} process(es)", results[f"bare x{replicas}"])
+                with servers(args.server, "dashboard.api.app:create_api", replicas, env, logs, factory=True) as ports:
+                    headers = await sign_in(ports[0])
+                    workflow_id = await create_workflows(ports[0], headers)
+                    read = "/api/v3/workflows?limit=20"
+                    await client.hammer(ports, args.clients, 1, "GET", read, headers=headers)
+                    results[f"reads x{replicas}"] = await client.hammer(ports, args.clients, args.seconds, "GET",
+                                                                        read, headers=headers)
+                    show(f"GET /api/v3/workflows, {replicas} replica(s)", results[f"reads x{replicas}"])
+                    with workers(forks, args.workers, logs, f"flows{replicas}"):
+                        flow = results[f"flows x{replicas}"] = await flows(
+                            ports, args.clients, args.seconds, workflow_id, args.poll_ms / 1000, args.drain_seconds)
+                    show(f"login/list/execute/poll, {replicas} replica(s)", flow)
+                    print(f"  {flow['runs']:.0f} runs executed and polled to the end, {flow['runs_per_s']:.0f}/s; "
+                          f"execute → seen finished p50 {flow['run_p50_ms']:.0f} ms, p99 {flow['run_p99_ms']:.0f} ms",
+                          flush=True)
 
-    with servers("dashboard.api.app:create_api", 2, env, logs, factory=True) as ports, \
-            WorkerForks(env, ROOT) as forks:
-        headers = await sign_in(ports[0])
-        token = await webhook_token(ports[0], headers)
-        workers = [forks.spawn(logs / f"worker-{n}.log") for n in range(args.workers)]
-        try:
-            accepted = await hammer(ports, args.hook_clients, args.seconds, "POST", f"/api/v3/hooks/{token}",
-                                    body=b'{"n": 1}')
-            show("POST /api/v3/hooks/{token}, 2 replicas", accepted)
-            deadline = time.monotonic() + args.drain_seconds
-            while time.monotonic() < deadline:
-                total, done, _first, _last = run_counts(database_url)
-                if done >= total:
-                    break
-                await asyncio.sleep(0.5)
-            total, done, first, last = run_counts(database_url)
-            completed_per_s = done / (last - first) if first and last and last > first else 0.0
-            print(f"runs: {total} accepted, {done} finished by {args.workers} workers "
-                  f"({completed_per_s:.0f}/s from first accepted to last finished)")
-        finally:
-            for pid in workers:
-                stop_worker(pid)
+            with servers(args.server, "dashboard.api.app:create_api", 2, env, logs, factory=True) as ports, \
+                    workers(forks, args.workers, logs, "hooks"):
+                headers = await sign_in(ports[0])
+                token = await webhook_token(ports[0], headers, workflow_id)
+                accepted = await client.hammer(ports, args.hook_clients, args.seconds, "POST",
+                                               f"/api/v3/hooks/{token}", body=b'{"n": 1}')
+                show("POST /api/v3/hooks/{token}, 2 replicas", accepted)
+                deadline = time.monotonic() + args.drain_seconds
+                while time.monotonic() < deadline:
+                    total, done, _first, _last = run_counts(database_url)
+                    if done >= total:
+                        break
+                    await asyncio.sleep(0.5)
+                total, done, first, last = run_counts(database_url)
+                completed_per_s = done / (last - first) if first and last and last > first else 0.0
+                print(f"webhook runs: {total} accepted, {done} finished by {args.workers} workers "
+                      f"({completed_per_s:.0f}/s from first accepted to last finished)")
+    finally:
+        client.close()
 
     reads = results["reads x2"] if results["reads x2"]["rps"] > results["reads x1"]["rps"] else results["reads x1"]
+    flow = results["flows x2"] if results["flows x2"]["rps"] > results["flows x1"]["rps"] else results["flows x1"]
     errors = sum(r["errors"] for r in results.values()) + accepted["errors"] + (total - done)
+    print(f"bare_rps={results['bare x1']['rps']:.0f}")
     print(f"api_reads_rps={reads['rps']:.0f}")
     print(f"api_reads_p99_ms={reads['p99_ms']:.1f}")
     print(f"api_stack_ratio_vs_bare={results['bare x1']['rps'] / max(results['reads x1']['rps'], 1e-9):.2f}")
+    print(f"api_flow_rps={flow['rps']:.0f}")
+    print(f"api_flow_p99_ms={flow['p99_ms']:.1f}")
+    print(f"api_flow_runs_per_s={flow['runs_per_s']:.0f}")
     print(f"webhook_runs_accepted_per_s={accepted['rps']:.0f}")
     print(f"webhook_runs_completed_per_s={completed_per_s:.0f}")
     print(f"load_errors={errors:.0f}")
@@ -240,8 +401,13 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10, help="length of each measured phase")
-    parser.add_argument("--clients", type=int, default=50, help="concurrent connections for reads")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent connections for reads and flows")
     parser.add_argument("--hook-clients", type=int, default=200, help="concurrent connections for webhooks")
     parser.add_argument("--workers", type=int, default=2, help="`make worker` processes executing the runs")
+    parser.add_argument("--poll-ms", type=float, default=50, help="pause between two polls of a run")
     parser.add_argument("--drain-seconds", type=float, default=120, help="how long to wait for the runs to finish")
+    parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian",
+                        help="what serves the API and the bare endpoint (make run serves with granian)")
+    parser.add_argument("--client-processes", type=int, default=1,
+                        help="processes generating the load (one asyncio process reached about 3,600 req/s here)")
     asyncio.run(main(parser.parse_args()))

@@ -3,21 +3,31 @@
 SQLite (the embedded default) runs in WAL mode with real transactions (pysqlite's implicit
 transaction handling is switched off so SAVEPOINTs work); PostgreSQL goes through psycopg 3,
 the one driver used both by the async app and by Alembic.
+
+PostgreSQL connections are pinged before use only when they sat in the pool for a while
+(``PING_AFTER_IDLE_SECONDS``), not on every checkout as ``pool_pre_ping`` does: under load a
+connection comes back within milliseconds and the ping was one round trip in every request. A
+connection that broke while in use raises a disconnect error, on which SQLAlchemy invalidates every
+pooled connection older than it, so a restarted server costs at most the requests already running.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.settings import get_settings
+
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN_AT = "dwc_checked_in_at"
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
@@ -59,6 +69,29 @@ def _configure_sqlite(sync_engine: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _ping_when_idle(sync_engine: Engine) -> None:
+    """Ping a pooled connection at checkout when it was idle ``PING_AFTER_IDLE_SECONDS`` or more
+    (pre-ping's recovery after a server restart, without its round trip on every busy checkout)."""
+    dialect = sync_engine.dialect
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+            return  # fresh from connect(), or used a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool reconnects, and drops every connection opened before this one broke.
+                raise exc.InvalidatePoolError() from error
+            raise
+
+
 def create_engine_for(raw_url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``raw_url`` with the product's connection settings."""
     url = async_url(raw_url)
@@ -68,13 +101,16 @@ def create_engine_for(raw_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine.sync_engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_timeout", 5)
+    kwargs.setdefault("pool_use_lifo", True)  # busy connections stay hot; the idle ones get pinged
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("connect_timeout", 3)
-    return create_async_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine.sync_engine)
+    return engine
 
 
 def create_sync_engine_for(raw_url: str, **kwargs: Any) -> Engine:
@@ -84,10 +120,13 @@ def create_sync_engine_for(raw_url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_use_lifo", True)
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("connect_timeout", 3)
-    return create_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
 
 
 def get_engine() -> AsyncEngine:
@@ -106,6 +145,14 @@ async def open_session() -> AsyncIterator[AsyncSession]:
     assert _sessionmaker is not None
     async with _sessionmaker() as session:
         yield session
+
+
+async def end_read_lock(session: AsyncSession) -> None:
+    """End the session's transaction where a read holds a lock: on SQLite every transaction is
+    ``BEGIN IMMEDIATE`` (the write lock). On PostgreSQL a read locks nothing, so the transaction
+    goes on into the caller's next queries instead of costing a COMMIT and a BEGIN more."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        await session.commit()
 
 
 async def dispose_engine() -> None:

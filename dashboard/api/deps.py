@@ -14,7 +14,7 @@ from services import errors
 from services.analytics.hooks import record_api_call
 from services.auth import service as auth
 from services.auth.tokens import AccessClaims
-from services.db import open_session
+from services.db import end_read_lock, open_session
 
 # Declared so OpenAPI shows the lock; the token itself was already verified by ApiGuard.
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v3/auth/login")
@@ -42,10 +42,9 @@ ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
 async def get_current_user(claims: ClaimsDep, session: SessionDep, request: Request) -> User:
     user = await auth.authenticate(claims, session=session)
     record_api_call(user.id, request.method, getattr(request.scope.get("route"), "path", "") or request.url.path)
-    # End the sign-in read at once: on SQLite every transaction holds the write lock (BEGIN
-    # IMMEDIATE), and work the handler starts on other connections (the engine, AI usage rows)
-    # must not wait for the response to finish.
-    await session.commit()
+    # On SQLite the sign-in read holds the write lock, and work the handler starts on other
+    # connections (the engine, AI usage rows) must not wait for the response to finish.
+    await end_read_lock(session)
     return user
 
 

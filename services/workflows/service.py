@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Text, cast, func, or_, update
+from sqlalchemy import ColumnElement, Text, cast, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -106,24 +106,29 @@ async def list_workflows(actor: User, *, session: AsyncSession, offset: int = 0,
                          status: WorkflowStatus | None = None, tag: str = "") -> WorkflowsPublic:
     """A page of workflows, newest edit first; archived ones only when asked for by status."""
     require(actor.role, Permission.VIEW)
-    query = select(Workflow)
+    conditions: list[ColumnElement[bool]] = [col(Workflow.status) == status if status is not None
+                                             else col(Workflow.status) != WorkflowStatus.ARCHIVED]
     if not allows(actor.role, Permission.ADMINISTER):
-        query = query.where(or_(col(Workflow.visibility) == WorkflowVisibility.WORKSPACE,
-                                col(Workflow.owner_id) == actor.id))
-    if status is not None:
-        query = query.where(col(Workflow.status) == status)
-    else:
-        query = query.where(col(Workflow.status) != WorkflowStatus.ARCHIVED)
+        conditions.append(or_(col(Workflow.visibility) == WorkflowVisibility.WORKSPACE,
+                              col(Workflow.owner_id) == actor.id))
     if search.strip():
         pattern = f"%{search.strip().lower()}%"
-        query = query.where(or_(func.lower(col(Workflow.name)).like(pattern),
-                                func.lower(cast(col(Workflow.tags), Text)).like(pattern)))
+        conditions.append(or_(func.lower(col(Workflow.name)).like(pattern),
+                              func.lower(cast(col(Workflow.tags), Text)).like(pattern)))
     if tag.strip():
-        query = query.where(func.lower(cast(col(Workflow.tags), Text)).like(f'%"{tag.strip().lower()}"%'))
-    count = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    rows = (await session.exec(query.order_by(col(Workflow.updated_at).desc(), col(Workflow.id).desc())
+        conditions.append(func.lower(cast(col(Workflow.tags), Text)).like(f'%"{tag.strip().lower()}"%'))
+    # The total rides along with the page (one query, not a count(*) beside it); only a page past
+    # the end, which has no row to carry it, needs the count on its own.
+    page = (await session.exec(select(Workflow, func.count().over()).where(*conditions)
+                               .order_by(col(Workflow.updated_at).desc(), col(Workflow.id).desc())
                                .offset(offset).limit(limit))).all()
-    return WorkflowsPublic(data=[WorkflowPublic.model_validate(row, from_attributes=True) for row in rows],
+    if page:
+        count = int(page[0][1])
+    elif offset:
+        count = (await session.exec(select(func.count()).select_from(Workflow).where(*conditions))).one()
+    else:
+        count = 0
+    return WorkflowsPublic(data=[WorkflowPublic.model_validate(row, from_attributes=True) for row, _total in page],
                            count=count)
 
 

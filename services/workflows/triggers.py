@@ -10,13 +10,13 @@ import hashlib
 import logging
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import BaseModel, Field
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,6 +33,7 @@ from services.workflows import service as workflows
 
 log = logging.getLogger(__name__)
 MAX_DUE_PER_TICK = 100
+LAST_USED_PRECISION = timedelta(minutes=1)  # a webhook's last_used_at is at most this old
 
 
 class WebhookCreated(BaseModel):
@@ -72,8 +73,15 @@ async def run_from_webhook(token: str, payload: dict[str, Any], *, session: Asyn
     hook = (await session.exec(select(WebhookTrigger).where(col(WebhookTrigger.token_hash) == _hash(token)))).first()
     if hook is None or not hook.enabled:
         raise errors.NotFound("No webhook answers at this address.")
-    hook.last_used_at = utcnow()
-    session.add(hook)
+    # Every call writing the hook's row would queue all concurrent calls of one hook behind its row
+    # lock until each commit; writing it only when a minute stale takes that lock once a minute, and
+    # calls that were waiting for it see the fresh time (PostgreSQL re-checks the WHERE) and skip.
+    now = utcnow()
+    await session.exec(update(WebhookTrigger)
+                       .where(col(WebhookTrigger.id) == hook.id,
+                              or_(col(WebhookTrigger.last_used_at).is_(None),
+                                  col(WebhookTrigger.last_used_at) < now - LAST_USED_PRECISION))
+                       .values(last_used_at=now))
     return await runs.start_run(hook.workflow_id, payload, session=session, trigger=Trigger.WEBHOOK)
 
 

@@ -59,6 +59,19 @@ async def test_missing_parameter_is_a_422_naming_it(live: httpx.AsyncClient, edi
     assert answer.status_code == 422 and "topic" in answer.json()["error"]["message"]
 
 
+async def test_a_page_of_workflows_counts_every_match_including_past_the_last_page(
+        live: httpx.AsyncClient, editor: Headers) -> None:
+    for _ in range(3):
+        await _create(live, editor)
+    first = (await live.get("/api/v3/workflows?limit=2", headers=editor)).json()
+    assert (len(first["data"]), first["count"]) == (2, 3)
+    last = (await live.get("/api/v3/workflows?limit=2&offset=2", headers=editor)).json()
+    assert (len(last["data"]), last["count"]) == (1, 3)
+    beyond = (await live.get("/api/v3/workflows?limit=2&offset=10", headers=editor)).json()
+    assert (beyond["data"], beyond["count"]) == ([], 3)
+    assert (await live.get("/api/v3/workflows?search=nothing-like-this", headers=editor)).json()["count"] == 0
+
+
 async def test_invalid_graph_is_a_422_with_problems_per_node_and_nothing_is_saved(
         live: httpx.AsyncClient, editor: Headers) -> None:
     bad = {"nodes": [{"id": "a", "type": "nope"}], "edges": [{"source": "a", "target": "ghost"}]}

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from models.base import utcnow
 from models.run import Run, Trigger
-from models.trigger import Schedule
+from models.trigger import Schedule, WebhookTrigger
 from models.user import User
 from models.workflow import WorkflowCreate
 from services import errors
@@ -50,3 +50,36 @@ async def test_an_invalid_cron_or_time_zone_is_refused(editor: User) -> None:
             await triggers.create_schedule(editor, workflow.id, triggers.ScheduleCreate(
                 cron="every tuesday", timezone="Mars/Olympus"), session=session)
     assert {problem["field"] for problem in caught.value.details} == {"cron", "timezone"}
+
+
+async def test_many_calls_of_one_webhook_all_start_runs_and_stamp_its_last_use_once_a_minute(editor: User) -> None:
+    graph = {"nodes": [{"id": "t", "type": "template", "config": {"template": "hook"}}], "edges": []}
+    async with open_session() as session:
+        workflow = await workflows.create(editor, WorkflowCreate(name="hooked", graph=graph), session=session)
+        assert workflow.id is not None
+        created = await triggers.create_webhook(editor, workflow.id, session=session)
+
+    async def call() -> Run:
+        async with open_session() as session:
+            return await triggers.run_from_webhook(created.token, {}, session=session)
+
+    started = await asyncio.gather(*(call() for _ in range(8)))
+    await drain()
+    async with open_session() as session:
+        hook = await session.get(WebhookTrigger, created.id)
+        assert hook is not None and hook.last_used_at is not None
+        first_use = hook.last_used_at
+    await call()
+    await drain()
+    async with open_session() as session:
+        hook = await session.get(WebhookTrigger, created.id)
+        assert hook is not None and hook.last_used_at == first_use  # within the minute: not written again
+        await session.exec(update(WebhookTrigger).where(col(WebhookTrigger.id) == created.id)  # type: ignore[call-overload]
+                           .values(last_used_at=first_use - triggers.LAST_USED_PRECISION - timedelta(seconds=1)))
+        await session.commit()
+    await call()
+    await drain()
+    async with open_session() as session:
+        hook = await session.get(WebhookTrigger, created.id)
+        assert hook is not None and hook.last_used_at is not None and hook.last_used_at > first_use
+    assert len({run.id for run in started}) == 8
