@@ -39,6 +39,10 @@ Row = dict[str, Any]
 EventWriter = Callable[[list[Row]], Awaitable[None]]
 
 
+_WRITE_CHUNK = 5000  # events per INSERT
+_DRAIN_ROUNDS = 5
+
+
 class EventRecorder:
     """Buffers events and writes them in batches from a background task."""
 
@@ -94,9 +98,15 @@ class EventRecorder:
                 await asyncio.sleep(self.flush_interval)  # a failed write: wait a full interval before retrying
 
     async def flush(self) -> bool:
-        """Write everything buffered now. False when a write failed (logged; its rows are kept for a retry)."""
-        while self._buffer:
-            batch, self._buffer = self._buffer[:5000], self._buffer[5000:]
+        """Write what is buffered now. False when a write failed (logged; its rows are kept for a retry).
+
+        Events recorded while it writes wait for the next flush: draining until the buffer stayed
+        empty would, under steady traffic, write a tiny batch (a transaction and its rollup upserts)
+        after every request instead of one batch a second.
+        """
+        pending, self._buffer = self._buffer, []
+        for start in range(0, len(pending), _WRITE_CHUNK):
+            batch = pending[start:start + _WRITE_CHUNK]
             try:
                 await self._write(batch)
             except Exception:
@@ -106,9 +116,10 @@ class EventRecorder:
                     self.dropped += len(batch)
                     log.exception("dropping %d analytics events after %d failed writes", len(batch),
                                   self.max_attempts)
+                    self._buffer[:0] = pending[start + _WRITE_CHUNK:]
                 else:
-                    self._buffer[:0] = batch
                     log.warning("writing %d analytics events failed; retrying", len(batch), exc_info=True)
+                    self._buffer[:0] = pending[start:]
                 return False
             self._failures = 0
             self.written += len(batch)
@@ -123,7 +134,9 @@ class EventRecorder:
                 self._wake.set()
             with contextlib.suppress(Exception):
                 await task
-        await self.flush()
+        for _ in range(_DRAIN_ROUNDS):  # what arrives while the last batch is written, within reason
+            if not self._buffer or not await self.flush():
+                break
 
     def buffered(self) -> list[dict[str, Any]]:
         """A copy of the events not written yet (diagnostics, tests)."""

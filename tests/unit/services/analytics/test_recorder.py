@@ -43,6 +43,22 @@ async def test_a_full_batch_is_written_at_once_and_the_rest_on_the_timer() -> No
     assert (recorder.pending, recorder.written) == (0, 251)
 
 
+async def test_under_steady_traffic_events_wait_for_the_next_interval_instead_of_a_write_each() -> None:
+    recorder: EventRecorder
+
+    async def slow_write(rows: list[Row]) -> None:  # requests keep arriving while a batch is written
+        batches.append(rows)
+        await asyncio.sleep(0.01)
+        recorder.record(EventType.API_CALL)
+
+    batches: list[list[Row]] = []
+    recorder = EventRecorder(slow_write, flush_interval=0.3)
+    for _ in range(3):
+        recorder.record(EventType.API_CALL)
+    assert await recorder.flush()
+    assert [len(batch) for batch in batches] == [3] and recorder.pending == 1  # written at the next flush
+
+
 async def test_record_returns_without_awaiting_anything() -> None:
     gate = asyncio.Event()
 
