@@ -119,9 +119,11 @@ class DocumentUploadsState(AuthState):
                     self.upload_error = form_message(exc)
                     return
                 by_id = {str(document.id): document for document in found}
+                before = self.uploads
                 self.uploads = [replace(row, **_progress(by_id[row.document_id])) if row.document_id in by_id
                                 else row for row in self.uploads]
-                await (await self.get_state(DocumentsState))._show_first_page()
+                if self.uploads != before:  # the table shows the same status and progress: refresh its page
+                    await (await self.get_state(DocumentsState))._reload()
             await asyncio.sleep(1)
 
     def _set_row(self, index: int, **changes: str | int) -> None:

@@ -30,7 +30,7 @@ from models.run import (
     WorkflowAnalytics,
 )
 from models.user import User
-from models.workflow import WorkflowStatus
+from models.workflow import Workflow, WorkflowStatus
 from services import errors
 from services.analytics.hooks import record_run_started
 from services.auth.audit import record_audit
@@ -115,17 +115,18 @@ async def wait_until_settled(run_id: uuid.UUID, wait_seconds: float) -> RunStatu
 
 async def _get(actor: User, run_id: uuid.UUID, session: AsyncSession) -> Run:
     """The run if ``actor`` may see its workflow; ``NotFound`` otherwise (as for a run that never was)."""
-    run = await session.get(Run, run_id)
-    if run is None or not workflows.can_see(actor, await workflows.get(run.workflow_id, session=session)):
+    # One query for the run (fresh, even if the session holds it) and the workflow that decides who sees it.
+    found = (await session.exec(select(Run, Workflow).join(Workflow, col(Workflow.id) == col(Run.workflow_id))
+                                .where(col(Run.id) == run_id).execution_options(populate_existing=True))).first()
+    if found is None or not workflows.can_see(actor, found[1]):
         raise errors.NotFound(f"Run {run_id} does not exist.")
-    return run
+    return found[0]
 
 
 async def get_run(actor: User, run_id: uuid.UUID, *, session: AsyncSession) -> RunDetail:
     """The run with its steps (in execution order) and the documents it produced."""
     require(actor.role, Permission.VIEW)
     run = await _get(actor, run_id, session)
-    await session.refresh(run)
     steps = (await session.exec(select(Step).where(col(Step.run_id) == run_id)
                                 .order_by(col(Step.finished_at), col(Step.id)))).all()
     # A later run may have versioned the document since: the run's own version says what it wrote.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr
@@ -49,17 +49,24 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 }
 
 
-@lru_cache(maxsize=1)
-def _sdk_failures() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...], tuple[type[Exception], ...]]:
-    """What the SDK raises: its API error and the transport errors, as (failures, timeouts, unreachable).
+class _SdkFailures(NamedTuple):
+    """What the SDK raises. It sends through httpx2 by default and httpx when GOOGLE_GENAI_HTTP_CLIENT says so."""
 
-    The SDK sends through httpx2 by default and httpx when GOOGLE_GENAI_HTTP_CLIENT says so.
-    """
+    every: tuple[type[Exception], ...]
+    """Its API error and every transport error."""
+    timeouts: tuple[type[Exception], ...]
+    unreachable: tuple[type[Exception], ...]
+
+
+@lru_cache(maxsize=1)
+def _sdk_failures() -> _SdkFailures:
+    """The SDK's exception classes (imported on first use, like the SDK)."""
     import httpx2
     from google.genai import errors as genai_errors
 
-    return ((genai_errors.APIError, httpx.TransportError, httpx2.TransportError),
-            (httpx.TimeoutException, httpx2.TimeoutException), (httpx.ConnectError, httpx2.ConnectError))
+    return _SdkFailures(every=(genai_errors.APIError, httpx.TransportError, httpx2.TransportError),
+                        timeouts=(httpx.TimeoutException, httpx2.TimeoutException),
+                        unreachable=(httpx.ConnectError, httpx2.ConnectError))
 
 
 class GoogleConnection(BaseModel):
@@ -100,7 +107,7 @@ class GoogleProvider(AIProvider):
         client = await _client(connection)
         try:
             response = await client.models.generate_content(model=model, contents=contents, config=config)
-        except _sdk_failures()[0] as exc:
+        except _sdk_failures().every as exc:
             raise self._failure(exc, connection) from exc
         return self._result(_text(response), model, _usage(response.usage_metadata), _finish_reason(response),
                             unresolved, response)
@@ -124,7 +131,7 @@ class GoogleProvider(AIProvider):
                 if text := _text(chunk):
                     pieces.append(text)
                     yield text
-        except _sdk_failures()[0] as exc:
+        except _sdk_failures().every as exc:
             raise self._failure(exc, connection) from exc
         self.last_streamed = self._result("".join(pieces), model, usage, finish_reason, unresolved, last)
 
@@ -139,7 +146,7 @@ class GoogleProvider(AIProvider):
             contents: list[types.Content] = [types.Content(parts=[types.Part(text=text)])
                                                    for text in texts]
             response = await client.models.embed_content(model=chosen, contents=contents)
-        except _sdk_failures()[0] as exc:
+        except _sdk_failures().every as exc:
             raise self._failure(exc, connection) from exc
         vectors = [list(item.values or []) for item in response.embeddings or []]
         if len(vectors) != len(texts):
@@ -165,10 +172,10 @@ class GoogleProvider(AIProvider):
         from google.genai import errors as genai_errors
 
         name = self.display_name
-        if isinstance(exc, _sdk_failures()[1]):
+        if isinstance(exc, _sdk_failures().timeouts):
             return ProviderFailed(f"The {name} provider did not answer within {connection.timeout_seconds:g} s; "
                                   "try again.", retryable=True)
-        if isinstance(exc, _sdk_failures()[2]):
+        if isinstance(exc, _sdk_failures().unreachable):
             return ProviderFailed(f"The {name} provider could not be reached at {connection.base_url}; "
                                   "try again shortly.", retryable=True)
         if not isinstance(exc, genai_errors.APIError):
