@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.settings import get_settings
@@ -31,6 +32,12 @@ _CHECKED_IN_AT = "dwc_checked_in_at"
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
+_read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+_READ_ONLY = "dwc_read_only"
+
+
+class ReadOnlySessionWrite(RuntimeError):
+    """Code given a read session tried to write: a programming error, never the caller's."""
 
 
 def sync_url(raw: str) -> URL:
@@ -66,7 +73,8 @@ def _configure_sqlite(sync_engine: Any) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _ping_when_idle(sync_engine: Engine) -> None:
@@ -131,10 +139,13 @@ def create_sync_engine_for(raw_url: str, **kwargs: Any) -> Engine:
 
 def get_engine() -> AsyncEngine:
     """The process-wide engine, created on first use."""
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _read_sessionmaker
     if _engine is None:
         _engine = create_engine_for(get_settings().resolved_database_url)
         _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
+        _read_sessionmaker = async_sessionmaker(_engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                                class_=AsyncSession, expire_on_commit=False,
+                                                info={_READ_ONLY: True})
     return _engine
 
 
@@ -147,6 +158,33 @@ async def open_session() -> AsyncIterator[AsyncSession]:
         yield session
 
 
+@asynccontextmanager
+async def open_read_session() -> AsyncIterator[AsyncSession]:
+    """A session for work that only reads: each statement runs on its own, outside a transaction.
+
+    A read needs no BEGIN, COMMIT or ROLLBACK around it (three round trips fewer per request on
+    PostgreSQL, and on SQLite no write lock held while reading). Under READ COMMITTED every statement
+    sees its own snapshot inside a transaction too, so reads see what they saw before. Anything that
+    tries to write through it raises ``ReadOnlySessionWrite``.
+    """
+    get_engine()
+    assert _read_sessionmaker is not None
+    async with _read_sessionmaker() as session:
+        yield session
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(_READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySessionWrite("This session only reads (open_read_session); open_session() writes.")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_write_statements(state: ORMExecuteState) -> None:
+    if state.session.info.get(_READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
+        raise ReadOnlySessionWrite("This session only reads (open_read_session); open_session() writes.")
+
+
 async def end_read_lock(session: AsyncSession) -> None:
     """End the session's transaction where a read holds a lock: on SQLite every transaction is
     ``BEGIN IMMEDIATE`` (the write lock). On PostgreSQL a read locks nothing, so the transaction
@@ -157,8 +195,8 @@ async def end_read_lock(session: AsyncSession) -> None:
 
 async def dispose_engine() -> None:
     """Close every pooled connection (shutdown, tests)."""
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _read_sessionmaker
     if _engine is not None:
         await _engine.dispose()
     _engine = None
-    _sessionmaker = None
+    _sessionmaker = _read_sessionmaker = None

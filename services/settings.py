@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", validation_alias=_env("REDIS_URL"))
     jwt_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("JWT_SECRET"))
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60, validation_alias=_env("ACCESS_TOKEN_MINUTES"))
+    # How long an API process may reuse a signed-in user's row (0: read it on every request).
+    auth_user_cache_seconds: float = Field(default=5.0, ge=0, le=60, validation_alias=_env("AUTH_USER_CACHE_SECONDS"))
     refresh_token_days: int = Field(default=14, ge=1, le=365, validation_alias=_env("REFRESH_TOKEN_DAYS"))
     login_max_failures: int = Field(default=5, ge=1, validation_alias=_env("LOGIN_MAX_FAILURES"))
     login_failure_window_seconds: int = Field(

@@ -14,14 +14,17 @@ from services import errors
 from services.analytics.hooks import record_api_call
 from services.auth import service as auth
 from services.auth.tokens import AccessClaims
-from services.db import end_read_lock, open_session
+from services.db import end_read_lock, open_read_session, open_session
+
+_READ_METHODS = frozenset({"GET", "HEAD"})
 
 # Declared so OpenAPI shows the lock; the token itself was already verified by ApiGuard.
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v3/auth/login")
 
 
-async def get_session() -> AsyncIterator[AsyncSession]:
-    async with open_session() as session:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read session (no transaction) for GET and HEAD, which never write; a transaction otherwise."""
+    async with (open_read_session() if request.method in _READ_METHODS else open_session()) as session:
         yield session
 
 

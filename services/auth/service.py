@@ -21,6 +21,7 @@ from services.auth import passwords, tokens
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
 from services.auth.rate_limit import login_failures
+from services.auth.signed_in import forget_signed_in_user, signed_in_user
 
 _BAD_CREDENTIALS = "The email or password is incorrect."
 
@@ -91,6 +92,7 @@ async def login(email: str, password: str, *, session: AsyncSession, ip: str = "
     pair = _issue_pair(user, family_id=uuid.uuid4(), session=session)
     record_audit(session, "login", actor_id=user.id, target=f"user:{user.id}", ip=ip)
     await session.commit()
+    await forget_signed_in_user(user.id)  # the row's last_login_at moved
     record_login(user.id)
     return pair
 
@@ -154,11 +156,16 @@ async def logout(user_id: uuid.UUID, refresh_token: str | None, *, session: Asyn
     record_audit(session, "logout", actor_id=user_id, target=f"user:{user_id}", ip=ip,
                  details={"scope": "session" if refresh_token else "all"})
     await session.commit()
+    if not refresh_token:
+        await forget_signed_in_user(user_id)
 
 
 async def authenticate(claims: tokens.AccessClaims, *, session: AsyncSession) -> User:
-    """The active user behind verified token claims (the role comes from the database, not the token)."""
-    user = await session.get(User, claims.user_id)
+    """The active user behind verified token claims (the role comes from the database, not the token).
+
+    The row may be a few seconds old (``services.auth.signed_in``); changes to it forget it at once.
+    """
+    user = await signed_in_user(claims.user_id, lambda: session.get(User, claims.user_id))
     if user is None or not user.is_active:
         raise errors.AuthenticationFailed("This account is no longer active; sign in again.")
     if claims.generation != user.token_generation:
@@ -208,6 +215,7 @@ async def update_user(actor: User, user_id: uuid.UUID, changes: UserUpdate, *, s
     user.updated_at = utcnow()
     session.add(user)
     await session.commit()
+    await forget_signed_in_user(user.id)
     return user
 
 

@@ -66,6 +66,14 @@ async def start_run(workflow_id: int, parameters: dict[str, Any], *, session: As
         workflow = await workflows.get_visible(actor, workflow_id, session=session)
     else:  # a trigger (webhook, schedule, run-finished rule) set up by someone who could see it
         workflow = await workflows.get(workflow_id, session=session)
+    return await start_run_of(workflow, parameters, session=session, trigger=trigger, actor=actor)
+
+
+async def start_run_of(workflow: Workflow, parameters: dict[str, Any], *, session: AsyncSession, trigger: Trigger,
+                       actor: User | None = None) -> Run:
+    """``start_run`` for a workflow already read (and, with an actor, already found visible to them)."""
+    assert workflow.id is not None
+    workflow_id = workflow.id
     if workflow.status is WorkflowStatus.ARCHIVED:
         raise errors.Conflict(f"Workflow {workflow_id} is archived; restore it before running it.")
     version = await workflows.get_version(workflow_id, workflow.current_version, session=session)

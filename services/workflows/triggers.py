@@ -24,6 +24,7 @@ from models.base import utcnow
 from models.run import Run, RunStatus, Trigger
 from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import User
+from models.workflow import Workflow
 from services import errors
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
@@ -70,19 +71,24 @@ async def create_webhook(actor: User, workflow_id: int, *, session: AsyncSession
 
 async def run_from_webhook(token: str, payload: dict[str, Any], *, session: AsyncSession) -> Run:
     """Start a run of the hook's workflow with the JSON body as parameters."""
-    hook = (await session.exec(select(WebhookTrigger).where(col(WebhookTrigger.token_hash) == _hash(token)))).first()
-    if hook is None or not hook.enabled:
+    found = (await session.exec(select(WebhookTrigger, Workflow)
+                                .join(Workflow, col(Workflow.id) == col(WebhookTrigger.workflow_id))
+                                .where(col(WebhookTrigger.token_hash) == _hash(token)))).first()
+    if found is None or not found[0].enabled:
         raise errors.NotFound("No webhook answers at this address.")
+    hook, workflow = found
     # Every call writing the hook's row would queue all concurrent calls of one hook behind its row
     # lock until each commit; writing it only when a minute stale takes that lock once a minute, and
     # calls that were waiting for it see the fresh time (PostgreSQL re-checks the WHERE) and skip.
     now = utcnow()
-    await session.exec(update(WebhookTrigger)
-                       .where(col(WebhookTrigger.id) == hook.id,
-                              or_(col(WebhookTrigger.last_used_at).is_(None),
-                                  col(WebhookTrigger.last_used_at) < now - LAST_USED_PRECISION))
-                       .values(last_used_at=now))
-    return await runs.start_run(hook.workflow_id, payload, session=session, trigger=Trigger.WEBHOOK)
+    stale = now - LAST_USED_PRECISION
+    if hook.last_used_at is None or hook.last_used_at < stale:
+        await session.exec(update(WebhookTrigger)
+                           .where(col(WebhookTrigger.id) == hook.id,
+                                  or_(col(WebhookTrigger.last_used_at).is_(None),
+                                      col(WebhookTrigger.last_used_at) < stale))
+                           .values(last_used_at=now))
+    return await runs.start_run_of(workflow, payload, session=session, trigger=Trigger.WEBHOOK)
 
 
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:

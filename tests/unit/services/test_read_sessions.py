@@ -1,0 +1,48 @@
+"""Read sessions run each statement on its own: no transaction held, and no write accepted."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import col, select, update
+
+from models.user import Role, User
+from services.db import ReadOnlySessionWrite, open_read_session, open_session
+
+
+async def _add_user(email: str) -> None:
+    async with open_session() as session:
+        session.add(User(email=email, password_hash="x", role=Role.VIEWER))
+        await session.commit()
+
+
+async def test_a_read_session_reads_what_was_committed(live_db: str) -> None:
+    await _add_user("ada@example.com")
+    async with open_read_session() as session:
+        users = (await session.exec(select(User))).all()
+    assert [user.email for user in users] == ["ada@example.com"]
+
+
+async def test_a_writer_need_not_wait_for_an_open_read_session(live_db: str) -> None:
+    # On SQLite a transaction is BEGIN IMMEDIATE, the write lock: a read inside one would make this
+    # writer wait busy_timeout (5 s) and fail. A read session holds no transaction between statements.
+    await _add_user("ada@example.com")
+    async with open_read_session() as session:
+        assert len((await session.exec(select(User))).all()) == 1
+        await asyncio.wait_for(_add_user("bo@example.com"), timeout=2)
+        assert len((await session.exec(select(User))).all()) == 2  # each statement sees what is committed
+
+
+async def test_a_read_session_refuses_to_write(live_db: str) -> None:
+    await _add_user("ada@example.com")
+    async with open_read_session() as session:
+        session.add(User(email="bo@example.com", password_hash="x"))
+        with pytest.raises(ReadOnlySessionWrite):
+            await session.flush()
+    async with open_read_session() as session:
+        with pytest.raises(ReadOnlySessionWrite):
+            await session.exec(update(User).values(role=Role.ADMIN))  # type: ignore[call-overload]
+    async with open_read_session() as session:
+        roles = (await session.exec(select(User.role).where(col(User.email) == "ada@example.com"))).all()
+    assert roles == [Role.VIEWER]
