@@ -10,7 +10,7 @@ from services.auth.permissions import Permission, require
 from services.cache.cache import Cache
 from services.cache.history import HitRatioPoint
 from services.cache.registry import build_backend
-from services.cache.stats import CacheStats, ClearReport, OptimizeReport
+from services.cache.stats import CacheProbe, CacheStats, ClearReport, OptimizeReport
 from services.settings import Settings, get_settings
 
 _caches: dict[tuple[object, ...], Cache] = {}
@@ -35,6 +35,11 @@ def get_cache() -> Cache:
 async def cache_stats() -> CacheStats:
     """Hits, misses, latency per namespace, entries and bytes, and the backend's health."""
     return await get_cache().stats()
+
+
+async def probe_cache() -> CacheProbe:
+    """One timed read on the configured backend: status, latency, and the errors this process has counted."""
+    return await get_cache().probe()
 
 
 async def clear_cache(namespace: str | None = None, *, actor: User | None = None,
