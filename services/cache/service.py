@@ -61,7 +61,8 @@ async def optimize_cache(*, actor: User | None = None, session: AsyncSession | N
         require(actor.role, Permission.ADMINISTER)
     report = await get_cache().optimize()
     if actor is not None and session is not None:
-        record_audit(session, "cache_optimized", actor_id=actor.id, target="cache:*")
+        record_audit(session, "cache_optimized", actor_id=actor.id, target="cache:*",
+                     details={"purged_expired": report.purged_expired})
         await session.commit()
     return report
 
