@@ -93,6 +93,9 @@ async def check_cache() -> ComponentHealth:
         return ComponentHealth("cache", "degraded", None, f"no answer within {_TIMEOUT_SECONDS:.0f} s")
     except errors.DomainError as exc:  # CACHE_BACKEND names no backend, or one whose settings are missing
         return ComponentHealth("cache", "degraded", None, exc.message, last_error=exc.message)
+    except Exception as exc:  # a health check reports every failure (a cache directory it cannot create...)
+        message = f"{type(exc).__name__}: {exc}"[:300]
+        return ComponentHealth("cache", "degraded", None, message, last_error=message)
     errors_note = f"{probe.errors:,} {'error' if probe.errors == 1 else 'errors'} since start"
     return ComponentHealth("cache", probe.status, probe.latency_ms, f"{probe.backend} backend, {errors_note}",
                            errors=probe.errors, last_error=probe.last_error)

@@ -83,3 +83,17 @@ async def test_redis_down_degrades_but_does_not_fail(bare_client: httpx.AsyncCli
     assert answer.json()["components"]["redis"]["status"] == "down"
     cache = answer.json()["components"]["cache"]  # tiered over the unreachable Redis: degraded, counting
     assert cache["status"] == "degraded" and cache["errors"] >= 1 and "Redis unreachable" in cache["last_error"]
+
+
+async def test_a_misconfigured_cache_degrades_readiness_with_a_sentence(bare_client: httpx.AsyncClient,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CACHE_BACKEND", "redis")  # without REDIS_URL
+    get_settings.cache_clear()
+    try:
+        answer = await bare_client.get("/api/v3/health")
+    finally:
+        monkeypatch.delenv("CACHE_BACKEND")
+        get_settings.cache_clear()
+    assert answer.status_code == 200 and answer.json()["status"] == "degraded"
+    cache = answer.json()["components"]["cache"]
+    assert cache["status"] == "degraded" and "needs REDIS_URL" in cache["detail"]
