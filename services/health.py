@@ -9,6 +9,8 @@ from typing import Literal
 
 from sqlalchemy import text
 
+from services import errors
+from services.cache.service import probe_cache
 from services.db import get_engine
 from services.redis_client import get_redis
 
@@ -24,11 +26,13 @@ class ComponentHealth:
     status: CheckStatus
     latency_ms: float | None = None
     detail: str = ""
+    errors: int | None = None  # failures counted since start, for components that count them (the cache)
+    last_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Readiness:
-    """The whole process: ready when the database answers; Redis may only degrade it."""
+    """The whole process: ready when the database answers; Redis and the cache may only degrade it."""
 
     components: list[ComponentHealth]
 
@@ -80,7 +84,24 @@ def queue_health(redis_state: ComponentHealth) -> ComponentHealth:
     return ComponentHealth("queue", "ok", redis_state.latency_ms, "Redis queue")
 
 
+async def check_cache() -> ComponentHealth:
+    """One timed read on the configured cache backend; ``degraded`` (never ``down``) when it fails."""
+    try:
+        async with asyncio.timeout(_TIMEOUT_SECONDS):
+            probe = await probe_cache()
+    except TimeoutError:
+        return ComponentHealth("cache", "degraded", None, f"no answer within {_TIMEOUT_SECONDS:.0f} s")
+    except errors.DomainError as exc:  # CACHE_BACKEND names no backend, or one whose settings are missing
+        return ComponentHealth("cache", "degraded", None, exc.message, last_error=exc.message)
+    except Exception as exc:  # a health check reports every failure (a cache directory it cannot create...)
+        message = f"{type(exc).__name__}: {exc}"[:300]
+        return ComponentHealth("cache", "degraded", None, message, last_error=message)
+    errors_note = f"{probe.errors:,} {'error' if probe.errors == 1 else 'errors'} since start"
+    return ComponentHealth("cache", probe.status, probe.latency_ms, f"{probe.backend} backend, {errors_note}",
+                           errors=probe.errors, last_error=probe.last_error)
+
+
 async def readiness() -> Readiness:
     """Check every dependency concurrently."""
-    database, redis_state = await asyncio.gather(check_database(), check_redis())
-    return Readiness([database, redis_state, queue_health(redis_state)])
+    database, redis_state, cache = await asyncio.gather(check_database(), check_redis(), check_cache())
+    return Readiness([database, redis_state, queue_health(redis_state), cache])

@@ -16,8 +16,9 @@ from sqlalchemy import func, select, text
 
 from models.run import Run, RunStatus
 from services.ai.health import provider_statuses
-from services.cache.service import cache_stats
-from services.cache.stats import CacheStats
+from services.ai.registry import get_provider
+from services.cache.service import cache_stats, probe_cache
+from services.cache.stats import CacheProbe, CacheStats
 from services.db import get_engine
 from services.notifications.channels.registry import channel_health_infos
 from services.redis_client import get_redis
@@ -151,7 +152,8 @@ async def ai_provider_statuses() -> list[ServiceStatus]:
     """Each AI provider, configured or not (no live calls: they cost money)."""
     return [ServiceStatus(name=f"ai:{provider.name}", kind="ai_provider", status=provider.health.status
                           if provider.health.status in ("configured", "not_configured") else "ok",
-                          detail=provider.display_name, last_error=provider.health.message)
+                          version=get_provider(provider.name).sdk_version(), detail=provider.display_name,
+                          last_error=provider.health.message)
             for provider in await provider_statuses(check=False)]
 
 
@@ -168,19 +170,28 @@ async def notification_channel_statuses() -> list[ServiceStatus]:
     return statuses
 
 
-def _cache_service(stats: CacheStats) -> ServiceStatus:
+async def cache_status() -> tuple[ServiceStatus, CacheStats]:
+    """The cache row (a timed probe read, the store's version) and the cache's full stats."""
+    stats, probe = await asyncio.gather(cache_stats(), probe_cache())
+    return _cache_service(stats, probe), stats
+
+
+def _cache_service(stats: CacheStats, probe: CacheProbe) -> ServiceStatus:
+    """The cache row: the probe read's latency, the store's version, degraded when either look says so."""
     entries = f"{stats.entries:,} {'entry' if stats.entries == 1 else 'entries'}"
-    return ServiceStatus(name="cache", kind="cache", status=stats.status, latency_ms=None,
-                         version=stats.backend, detail=f"{entries}, {stats.bytes:,} bytes",
-                         last_error=stats.last_error)
+    status: ServiceState = "degraded" if "degraded" in (stats.status, probe.status) else "ok"
+    return ServiceStatus(name="cache", kind="cache", status=status, latency_ms=probe.latency_ms,
+                         version=stats.version, detail=f"{stats.backend} backend: {entries}, {stats.bytes:,} bytes, "
+                         f"{probe.errors:,} {'error' if probe.errors == 1 else 'errors'} since start",
+                         last_error=probe.last_error or stats.last_error)
 
 
 async def services_status() -> ServicesStatus:
     """Probe every dependency concurrently and put the answers in one report."""
-    database, redis_state, (queue_service, queue), providers, cache, channels = await asyncio.gather(
-        database_status(), redis_status(), queue_status(), ai_provider_statuses(), cache_stats(),
+    database, redis_state, (queue_service, queue), providers, (cache_service, cache), channels = await asyncio.gather(
+        database_status(), redis_status(), queue_status(), ai_provider_statuses(), cache_status(),
         notification_channel_statuses())
-    services = [database, redis_state, queue_service, _cache_service(cache), *providers, *channels]
+    services = [database, redis_state, queue_service, cache_service, *providers, *channels]
     overall: Literal["ok", "degraded", "down"] = "ok"
     if database.status == "down":
         overall = "down"

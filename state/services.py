@@ -17,6 +17,7 @@ from services import errors
 from services.auth.permissions import Permission, require
 from services.cache import service as cache
 from services.cache.history import SAMPLE_SECONDS, HitRatioPoint
+from services.cache.stats import CacheStats, OptimizeReport
 from services.db import open_session
 from services.status import ServicesStatus, ServiceStatus, services_status
 from state.auth import AuthState
@@ -29,6 +30,7 @@ REFRESH_SECONDS = SAMPLE_SECONDS
 STATUS_COLORS = {"ok": "green", "configured": "blue", "degraded": "amber", "down": "red", "not_configured": "gray"}
 STATUS_LABELS = {"ok": "OK", "configured": "Configured", "degraded": "Degraded", "down": "Down",
                  "not_configured": "Not configured"}
+REFUSED = "Only admins see the services and manage the cache. Ask an admin if you need access."
 _WATCHING: set[str] = set()
 
 
@@ -75,11 +77,33 @@ def _us(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} µs"
 
 
-def _row(service: ServiceStatus) -> ServiceRow:
+def service_row(service: ServiceStatus) -> ServiceRow:
+    """A service as the table shows it: status label and colour, latency in ms, ``—`` for what is unknown."""
     return ServiceRow(name=service.name, kind=service.kind.replace("_", " "), status=service.status,
                       label=STATUS_LABELS[service.status], color=STATUS_COLORS[service.status],
                       latency="—" if service.latency_ms is None else f"{service.latency_ms:,.1f} ms",
                       version=service.version or "—", detail=service.detail, last_error=service.last_error)
+
+
+def cache_figures(stats: CacheStats) -> list[list[str]]:
+    """The cache's headline figures as ``[label, value]`` pairs, formatted for the page."""
+    return [["Hit ratio", _percent(stats.hit_ratio)], ["Hits", f"{stats.hits:,}"], ["Misses", f"{stats.misses:,}"],
+            ["Sets", f"{stats.sets:,}"], ["Entries", f"{stats.entries:,}"], ["Size", _size(stats.bytes)],
+            ["Get p50", _us(stats.get_p50_us)], ["Get p95", _us(stats.get_p95_us)],
+            ["Evictions", "—" if stats.evictions is None else f"{stats.evictions:,}"], ["Errors", f"{stats.errors:,}"]]
+
+
+def namespace_rows(stats: CacheStats) -> list[NamespaceRow]:
+    return [NamespaceRow(namespace=row.namespace, hit_ratio=_percent(row.hit_ratio), hits=row.hits,
+                         misses=row.misses, entry_count=row.entries, size=_size(row.bytes), p95=_us(row.get_p95_us))
+            for row in stats.namespaces]
+
+
+def optimize_notice(report: OptimizeReport) -> str:
+    """The sentence the page shows after Optimize: time taken, entries purged, the three largest namespaces."""
+    largest = ", ".join(f"{item.namespace} ({_size(item.bytes)})" for item in report.largest_namespaces[:3])
+    return (f"Optimized in {report.took_ms:,.0f} ms: {report.purged_expired:,} expired "
+            f"{'entry' if report.purged_expired == 1 else 'entries'} purged. Largest namespaces: {largest or 'none'}.")
 
 
 def hit_ratio_figure(points: list[HitRatioPoint]) -> go.Figure:
@@ -139,7 +163,7 @@ class ServicesState(AuthState):
             async with open_session() as session:
                 require((await self._signed_in_user(session)).role, Permission.ADMINISTER)
         except errors.PermissionDenied:
-            self.refused = "Only admins see the services and manage the cache. Ask an admin if you need access."
+            self.refused = REFUSED
             return False
         except errors.DomainError as exc:
             self.refused = form_message(exc)
@@ -162,7 +186,7 @@ class ServicesState(AuthState):
             self.loading, self.loaded = False, True
 
     def _show_report(self, report: ServicesStatus, points: list[HitRatioPoint]) -> None:
-        self.services = [_row(service) for service in report.services]
+        self.services = [service_row(service) for service in report.services]
         self.overall, self.checked_at = report.status, report.checked_at.strftime("%H:%M:%S UTC")
         queue = report.queue
         self.queue_mode = "Redis (saq)" if queue.mode == "redis" else "in-process"
@@ -171,14 +195,7 @@ class ServicesState(AuthState):
         self.queue_workers = "—" if queue.workers is None else str(queue.workers)
         stats = report.cache
         self.cache_backend, self.cache_status = stats.backend, stats.status
-        self.cache_figures = [
-            ["Hit ratio", _percent(stats.hit_ratio)], ["Hits", f"{stats.hits:,}"], ["Misses", f"{stats.misses:,}"],
-            ["Sets", f"{stats.sets:,}"], ["Entries", f"{stats.entries:,}"], ["Size", _size(stats.bytes)],
-            ["Get p50", _us(stats.get_p50_us)], ["Get p95", _us(stats.get_p95_us)],
-            ["Evictions", "—" if stats.evictions is None else f"{stats.evictions:,}"], ["Errors", f"{stats.errors:,}"]]
-        self.namespaces = [NamespaceRow(namespace=row.namespace, hit_ratio=_percent(row.hit_ratio), hits=row.hits,
-                                        misses=row.misses, entry_count=row.entries, size=_size(row.bytes),
-                                        p95=_us(row.get_p95_us)) for row in stats.namespaces]
+        self.cache_figures, self.namespaces = cache_figures(stats), namespace_rows(stats)
         if self.clear_target not in self.namespace_choices:
             self.clear_target = "all"
         self.chart, self.chart_points = hit_ratio_figure(points), len(points)
@@ -198,14 +215,14 @@ class ServicesState(AuthState):
 
     @rx.event
     async def clear_cache(self) -> None:
+        """Clear the chosen namespace (or all) as the signed-in admin: audited like the API's clear."""
         self.services_error = self.services_notice = ""
-        if not await self._authorize():
-            return
         target = None if self.clear_target == "all" else self.clear_target
         try:
-            report = await cache.clear_cache(target)
+            async with open_session() as session:
+                report = await cache.clear_cache(target, actor=await self._signed_in_user(session), session=session)
         except errors.DomainError as exc:
-            self.services_error = form_message(exc)
+            self._failed(exc)
             return
         where = "every namespace" if target is None else f"namespace {target}"
         self.services_notice = f"Cleared {where}: {report.removed:,} {'entry' if report.removed == 1 else 'entries'}."
@@ -213,14 +230,22 @@ class ServicesState(AuthState):
 
     @rx.event
     async def optimize_cache(self) -> None:
+        """Purge expired entries as the signed-in admin (audited), and say what the largest namespaces hold."""
         self.services_error = self.services_notice = ""
-        if not await self._authorize():
+        try:
+            async with open_session() as session:
+                report = await cache.optimize_cache(actor=await self._signed_in_user(session), session=session)
+        except errors.DomainError as exc:
+            self._failed(exc)
             return
-        report = await cache.optimize_cache()
-        largest = ", ".join(f"{item.namespace} ({_size(item.bytes)})" for item in report.largest_namespaces[:3])
-        self.services_notice = (f"Optimized in {report.took_ms:,.0f} ms: {report.purged_expired:,} expired "
-                                f"entries purged. Largest namespaces: {largest or 'none'}.")
+        self.services_notice = optimize_notice(report)
         await self._refresh()
+
+    def _failed(self, exc: errors.DomainError) -> None:
+        if isinstance(exc, errors.PermissionDenied):
+            self.refused = REFUSED
+        else:
+            self.services_error = form_message(exc)
 
     @rx.event(background=True)
     async def watch_services(self) -> None:

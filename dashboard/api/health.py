@@ -22,6 +22,8 @@ class ComponentPublic(BaseModel):
     status: health.CheckStatus
     latency_ms: float | None
     detail: str
+    errors: int | None = None
+    last_error: str = ""
 
 
 class ReadinessPublic(BaseModel):
@@ -37,11 +39,15 @@ async def liveness() -> Liveness:
 
 @router.get("/health", response_model=ReadinessPublic, responses={503: {"model": ReadinessPublic}})
 async def readiness() -> JSONResponse:
-    """Database, Redis and queue, each with status and latency; 503 when the database is down."""
+    """Database, Redis, queue and cache, each with status and latency; 503 when the database is down.
+
+    The cache also gives the errors this process counted and the last one: degraded, never down.
+    """
     state = await health.readiness()
     body = ReadinessPublic(
         status=state.status,
-        components={c.name: ComponentPublic(status=c.status, latency_ms=c.latency_ms, detail=c.detail)
+        components={c.name: ComponentPublic(status=c.status, latency_ms=c.latency_ms, detail=c.detail,
+                                            errors=c.errors, last_error=c.last_error)
                     for c in state.components},
     )
     return JSONResponse(body.model_dump(), status_code=503 if state.status == "down" else 200)

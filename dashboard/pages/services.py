@@ -45,7 +45,7 @@ def _queue() -> rx.Component:
         rx.grid(stat_card("Mode", S.queue_mode, "list-ordered"), stat_card("Waiting", S.queue_depth, "hourglass"),
                 stat_card("Active jobs", S.queue_active, "activity"), stat_card("Workers", S.queue_workers, "cpu"),
                 columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%"),
-        spacing="3", width="100%",
+        spacing="3", width="100%", role="region", aria_label="Run queue",
     )
 
 

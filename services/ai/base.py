@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from services import errors
 from services.ai.errors import UnsupportedOperation
 from services.ai.text.tokens import word_chunks
+from services.package_versions import package_version
 
 AnalysisKind = Literal["sentiment", "keywords", "summary", "readability", "language", "entities"]
 ANALYSIS_KINDS: tuple[AnalysisKind, ...] = get_args(AnalysisKind)
@@ -147,6 +148,8 @@ class AIProvider(ABC):
     is_language_model: ClassVar[bool]
     models: ClassVar[tuple[str, ...]]
     embedding_models: ClassVar[tuple[str, ...]] = ()
+    sdk_package: ClassVar[str] = ""
+    """The distribution of the vendor SDK this provider calls through (``""``: none, e.g. builtin)."""
     last_streamed: GenerateResult | None = None
     """Set when ``stream`` has finished: the whole answer with its usage, as ``generate`` returns it."""
 
@@ -218,6 +221,10 @@ class AIProvider(ABC):
                 details=[{"field": "model", "message": f"unknown model; choose one of: {offered}"}],
             )
         return requested
+
+    def sdk_version(self) -> str:
+        """``"<package> <version>"`` of the installed SDK, or ``""`` when the provider has none (or it is missing)."""
+        return package_version(self.sdk_package) if self.sdk_package else ""
 
     def info(self) -> ProviderInfo:
         """This provider's description for listings."""

@@ -42,6 +42,7 @@ class BackendReport:
     last_error: str = ""
     usage: list[NamespaceUsage] = field(default_factory=list)
     evictions: int | None = None  # None: the store does not say
+    version: str = ""  # the store's server version, or the library holding the entries; "" when unknown
     detail: dict[str, float | int | str] = field(default_factory=dict)
 
 
@@ -92,6 +93,11 @@ class CacheBackend(ABC):
     @abstractmethod
     async def report(self) -> BackendReport:
         """Health, entries and bytes per namespace, evictions."""
+
+    def problem(self) -> str:
+        """A sentence when the backend serves but something it relies on is down (tiered: its invalidation
+        channel); ``""`` otherwise. No I/O: health checks call it after a probe."""
+        return ""
 
     def drop_local(self, namespace: str) -> None:  # noqa: B027 - only in-process backends hold copies
         """Forget copies held in this process's memory (the memory backend, tiered's L1); no I/O."""

@@ -21,7 +21,7 @@ from pydantic import JsonValue
 from services import errors
 from services.cache.base import BackendUnavailable, CacheBackend
 from services.cache.history import HitRatioHistory
-from services.cache.stats import CacheStats, ClearReport, NamespaceSize, OptimizeReport, StatsRecorder
+from services.cache.stats import CacheProbe, CacheStats, ClearReport, NamespaceSize, OptimizeReport, StatsRecorder
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ TAG_PATTERN = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
 MAX_KEY_CHARS = 512
 _JSON, _BYTES = b"j", b"b"
 _REMEMBERED_NAMESPACES = 1024
+PROBE_NAMESPACE, PROBE_KEY = "health", "probe"  # never stored: a probe is a miss that reaches the store
 # Built once: json.dumps with any non-default option builds a new encoder per call (~4 µs of a set).
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _DECODER = json.JSONDecoder()
@@ -215,6 +216,24 @@ class Cache:
     async def stats(self) -> CacheStats:
         """Counters of this process with the backend's health, entries and bytes."""
         return self.stats_recorder.build(self.backend.name, await self.backend.report())
+
+    async def probe(self) -> CacheProbe:
+        """Time one read of a key nobody stores, straight on the backend (hit/miss counters untouched).
+
+        A failed probe counts as an error and reports ``degraded``; so does a backend that answers but
+        names a problem of its own (tiered with its invalidation channel down).
+        """
+        started = time.perf_counter()
+        try:
+            await self.backend.get(PROBE_NAMESPACE, PROBE_KEY)
+        except BackendUnavailable as exc:
+            self._failed(None, "probe", exc)
+            return CacheProbe(backend=self.backend.name, status="degraded", latency_ms=None,
+                              errors=self.stats_recorder.errors, last_error=self.stats_recorder.last_error)
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        problem = self.backend.problem()
+        return CacheProbe(backend=self.backend.name, status="degraded" if problem else "ok", latency_ms=latency_ms,
+                          errors=self.stats_recorder.errors, last_error=problem or self.stats_recorder.last_error)
 
     async def optimize(self, *, largest: int = 10) -> OptimizeReport:
         """Purge expired entries, then name the ``largest`` namespaces by bytes."""

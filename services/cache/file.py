@@ -17,6 +17,7 @@ import diskcache
 from pydantic import BaseModel, Field
 
 from services.cache.base import BackendReport, BackendUnavailable, CacheBackend, NamespaceUsage
+from services.package_versions import package_version
 from services.settings import Settings
 
 T = TypeVar("T")
@@ -81,10 +82,11 @@ class FileBackend(CacheBackend):
             usage = await self._run(self._usage_sync)
             volume = await self._run(self.store.volume)
         except BackendUnavailable as exc:
-            return BackendReport(status="degraded", last_error=str(exc))
+            return BackendReport(status="degraded", last_error=str(exc), version=package_version("diskcache"))
         return BackendReport(status="degraded" if self.failing else "ok", last_error=self.last_error,
-                             usage=usage, detail={"directory": str(self.config.directory), "disk_bytes": int(volume),
-                                                  "max_bytes": self.config.max_bytes})
+                             usage=usage, version=package_version("diskcache"),
+                             detail={"directory": str(self.config.directory), "disk_bytes": int(volume),
+                                     "max_bytes": self.config.max_bytes})
 
     async def close(self) -> None:
         await asyncio.to_thread(self.store.close)

@@ -15,6 +15,7 @@ from cachetools import TLRUCache
 from pydantic import BaseModel, Field
 
 from services.cache.base import BackendReport, CacheBackend, NamespaceUsage
+from services.package_versions import package_version
 from services.settings import Settings
 
 _ENTRY_OVERHEAD_BYTES = 64  # a rough per-entry cost of the key object, tuple and index slots
@@ -144,7 +145,7 @@ class MemoryBackend(CacheBackend):
         return len(self._entries.expire())
 
     async def report(self) -> BackendReport:
-        return BackendReport(usage=self.usage(), evictions=self.evictions,
+        return BackendReport(usage=self.usage(), evictions=self.evictions, version=package_version("cachetools"),
                              detail={"max_entries": self.config.max_entries, "max_bytes": self.config.max_bytes})
 
     def usage(self) -> list[NamespaceUsage]:

@@ -177,7 +177,8 @@ class RedisBackend(CacheBackend):
             "redis_version": str(info.get("redis_version", "")), "used_memory": int(info.get("used_memory", 0))}
         if not complete:
             detail["usage_scan_limit"] = _USAGE_SCAN_LIMIT
-        return BackendReport(usage=usage, evictions=int(info.get("evicted_keys", 0)), detail=detail)
+        return BackendReport(usage=usage, evictions=int(info.get("evicted_keys", 0)), detail=detail,
+                             version=f"redis {info.get('redis_version', '')}".strip())
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -10,7 +10,7 @@ from services.auth.permissions import Permission, require
 from services.cache.cache import Cache
 from services.cache.history import HitRatioPoint
 from services.cache.registry import build_backend
-from services.cache.stats import CacheStats, ClearReport, OptimizeReport
+from services.cache.stats import CacheProbe, CacheStats, ClearReport, OptimizeReport
 from services.settings import Settings, get_settings
 
 _caches: dict[tuple[object, ...], Cache] = {}
@@ -37,6 +37,11 @@ async def cache_stats() -> CacheStats:
     return await get_cache().stats()
 
 
+async def probe_cache() -> CacheProbe:
+    """One timed read on the configured backend: status, latency, and the errors this process has counted."""
+    return await get_cache().probe()
+
+
 async def clear_cache(namespace: str | None = None, *, actor: User | None = None,
                       session: AsyncSession | None = None) -> ClearReport:
     """Remove one namespace, or every entry when ``namespace`` is None; audited when given an actor and session."""
@@ -56,7 +61,8 @@ async def optimize_cache(*, actor: User | None = None, session: AsyncSession | N
         require(actor.role, Permission.ADMINISTER)
     report = await get_cache().optimize()
     if actor is not None and session is not None:
-        record_audit(session, "cache_optimized", actor_id=actor.id, target="cache:*")
+        record_audit(session, "cache_optimized", actor_id=actor.id, target="cache:*",
+                     details={"purged_expired": report.purged_expired})
         await session.commit()
     return report
 

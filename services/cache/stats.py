@@ -45,6 +45,7 @@ class CacheStats(BaseModel):
     """The whole cache: backend, health, totals, and each namespace."""
 
     backend: str
+    version: str = Field(default="", description="The store's server version (redis/tiered) or library (memory/file).")
     status: BackendStatus
     last_error: str
     hits: int
@@ -59,6 +60,16 @@ class CacheStats(BaseModel):
     bytes: int
     namespaces: list[NamespaceStats]
     detail: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+class CacheProbe(BaseModel):
+    """One timed read on the backend, as health checks see it, with this process's error count."""
+
+    backend: str
+    status: BackendStatus
+    latency_ms: float | None = Field(description="Round trip of the probe read; null when it failed.")
+    errors: int = Field(description="Backend failures this process has counted since start.")
+    last_error: str
 
 
 class NamespaceSize(BaseModel):
@@ -131,7 +142,8 @@ class StatsRecorder:
         samples = [sample for counters in self.namespaces.values() for sample in counters.get_ns]
         hits, misses = sum(row.hits for row in rows), sum(row.misses for row in rows)
         return CacheStats(
-            backend=backend, status=report.status, last_error=report.last_error or self.last_error,
+            backend=backend, version=report.version, status=report.status,
+            last_error=report.last_error or self.last_error,
             hits=hits, misses=misses, hit_ratio=_ratio(hits, misses), sets=sum(row.sets for row in rows),
             evictions=report.evictions, errors=self.errors, get_p50_us=percentile(samples, 0.50),
             get_p95_us=percentile(samples, 0.95), entries=sum(row.entries for row in rows),

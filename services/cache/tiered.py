@@ -127,15 +127,22 @@ class TieredBackend(CacheBackend):
     async def report(self) -> BackendReport:
         self._ensure_listener()
         report = await self.l2.report()
-        listening = self.subscribed or self._listener is None
-        if not listening and report.status == "ok":
-            report.status, report.last_error = "degraded", f"invalidation channel down: {self.listener_error}"
+        problem = self.problem()
+        if problem and report.status == "ok":
+            report.status, report.last_error = "degraded", problem
         report.detail.update({
             "l1_entries": sum(item.entries for item in self.l1.usage()), "l1_hits": self.l1_hits,
             "l2_hits": self.l2_hits, "l1_evictions": self.l1.evictions, "subscribed": str(self.subscribed).lower(),
             "invalidations_received": self.invalidations_received})
         report.evictions = self.l1.evictions
         return report
+
+    def problem(self) -> str:
+        """Degraded while the listener, having lost its subscription, is not subscribed again (its first
+        subscription at start-up is not a problem yet: L1 is simply not filled until then)."""
+        if self._listener is not None and not self.subscribed and self.listener_error:
+            return f"invalidation channel down: {self.listener_error}"
+        return ""
 
     def drop_local(self, namespace: str) -> None:
         self.l1.clear_now(namespace)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from importlib import metadata
+from pathlib import Path
 
 import httpx
 import pytest
@@ -105,10 +107,29 @@ async def test_services_status_lists_every_dependency_for_admins(live: httpx.Asy
     assert services["redis"]["status"] == "not_configured"
     assert services["queue"]["status"] == "ok" and body["queue"] == {"mode": "in_process", "depth": 0,
                                                                       "active": None, "workers": 1}
-    assert services["cache"]["status"] == "ok" and services["cache"]["version"] == "memory"
-    assert services["ai:builtin"]["status"] == "configured"
+    cache = services["cache"]
+    assert cache["status"] == "ok" and cache["latency_ms"] is not None and cache["latency_ms"] >= 0
+    assert cache["version"] == f"cachetools {metadata.version('cachetools')}"
+    assert cache["detail"].startswith("memory backend: ")
+    assert services["ai:builtin"]["status"] == "configured" and services["ai:builtin"]["version"] == ""
+    assert services["ai:openai"]["version"] == f"openai {metadata.version('openai')}"
+    assert services["ai:local"]["version"] == f"openai {metadata.version('openai')}"
+    assert services["ai:anthropic"]["version"] == f"anthropic {metadata.version('anthropic')}"
+    assert services["ai:google"]["version"] == f"google-genai {metadata.version('google-genai')}"
     assert services["channel:in_app"]["kind"] == "notification_channel"
     assert body["status"] == "ok" and body["cache"]["backend"] == "memory"
+
+
+async def test_services_status_gives_the_file_cache_its_library_version_and_a_probe_latency(
+        live: httpx.AsyncClient, admin: Headers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CACHE_BACKEND", "file")
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    get_settings.cache_clear()
+    body = (await live.get(STATUS, headers=admin)).json()
+    cache = {service["name"]: service for service in body["services"]}["cache"]
+    assert cache["version"] == f"diskcache {metadata.version('diskcache')}"
+    assert cache["status"] == "ok" and cache["latency_ms"] is not None
+    assert cache["detail"].startswith("file backend: 0 entries")
 
 
 @pytest.mark.redis
@@ -122,4 +143,6 @@ async def test_services_status_with_redis_shows_its_version_and_the_saq_queue(
     assert services["redis"]["status"] == "ok" and services["redis"]["version"].startswith("redis ")
     assert body["queue"]["mode"] == "redis" and body["queue"]["depth"] is not None
     assert body["cache"]["backend"] == "tiered"
+    assert services["cache"]["version"] == services["redis"]["version"]  # the Redis server holding L2
+    assert services["cache"]["latency_ms"] is not None and services["cache"]["status"] == "ok"
     await close_redis()

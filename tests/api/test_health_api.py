@@ -8,8 +8,17 @@ import httpx
 import pytest
 
 from dashboard.api.app import create_api
+from services.cache.service import close_caches
 from services.db import dispose_engine
 from services.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_caches() -> AsyncIterator[None]:
+    """Each test's cache starts with no errors counted; a tiered one's listener stops with its test."""
+    await close_caches()
+    yield
+    await close_caches()
 
 
 @pytest.fixture
@@ -32,6 +41,9 @@ async def test_readiness_reports_each_component(bare_client: httpx.AsyncClient) 
     assert body["components"]["database"]["latency_ms"] >= 0
     assert body["components"]["redis"]["status"] == "not_configured"
     assert body["components"]["queue"]["detail"] == "in-process queue"
+    cache = body["components"]["cache"]
+    assert cache["status"] == "ok" and cache["latency_ms"] >= 0 and cache["errors"] == 0
+    assert cache["detail"] == "memory backend, 0 errors since start"
 
 
 @pytest.mark.redis
@@ -69,3 +81,19 @@ async def test_redis_down_degrades_but_does_not_fail(bare_client: httpx.AsyncCli
         get_settings.cache_clear()
     assert answer.status_code == 200 and answer.json()["status"] == "degraded"
     assert answer.json()["components"]["redis"]["status"] == "down"
+    cache = answer.json()["components"]["cache"]  # tiered over the unreachable Redis: degraded, counting
+    assert cache["status"] == "degraded" and cache["errors"] >= 1 and "Redis unreachable" in cache["last_error"]
+
+
+async def test_a_misconfigured_cache_degrades_readiness_with_a_sentence(bare_client: httpx.AsyncClient,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CACHE_BACKEND", "redis")  # without REDIS_URL
+    get_settings.cache_clear()
+    try:
+        answer = await bare_client.get("/api/v3/health")
+    finally:
+        monkeypatch.delenv("CACHE_BACKEND")
+        get_settings.cache_clear()
+    assert answer.status_code == 200 and answer.json()["status"] == "degraded"
+    cache = answer.json()["components"]["cache"]
+    assert cache["status"] == "degraded" and "needs REDIS_URL" in cache["detail"]

@@ -1,6 +1,7 @@
 """A throwaway Redis stopped, and separately flushed, under a load of API calls: the API keeps
-answering (cache degraded, runs accepted into the database), health says degraded, and every
-accepted run is dispatched again from the database and finishes once Redis is back."""
+answering (cache degraded, runs accepted into the database), health and the services status say
+degraded (the cache with its errors counted), and every accepted run is dispatched again from the
+database and finishes once Redis is back, when the cache reports ok again by itself."""
 
 from __future__ import annotations
 
@@ -87,6 +88,25 @@ async def _health(api: httpx.AsyncClient) -> dict[str, Any]:
     return dict(answer.json())
 
 
+async def _cache_row(api: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
+    answer = await _answered(api.get("/api/v3/advanced/services/status", headers=headers))
+    assert answer.status_code == 200, answer.text
+    return next(service for service in answer.json()["services"] if service["name"] == "cache")
+
+
+async def _cache_recovers(api: httpx.AsyncClient, headers: dict[str, str], *, within: float = 10) -> None:
+    """Health and the services status both say the cache is ok again, by themselves, within ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        health, row = await _health(api), await _cache_row(api, headers)
+        if health["status"] == health["components"]["cache"]["status"] == row["status"] == "ok":
+            break
+        assert time.monotonic() < deadline, f"the cache did not recover: {health['components']['cache']}, {row}"
+        await asyncio.sleep(0.3)
+    assert row["latency_ms"] is not None and row["version"].startswith("redis ")
+    assert health["components"]["cache"]["errors"] >= 1, "the outage's errors stay counted"
+
+
 async def _all_succeed(cluster: WorkerProcesses, run_ids: list[str], *, within: float = 45) -> None:
     async def finished() -> bool:
         rows = [await run_row(uuid.UUID(run_id)) for run_id in run_ids]
@@ -115,13 +135,23 @@ async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup:
         await setup.wait_for_ready_workers(1)
         before = await _load(api, headers, workflow_id, rounds=3)
         assert len(before) == 3
-        assert (await _health(api))["status"] == "ok"
+        health = await _health(api)
+        assert health["status"] == "ok"
+        assert health["components"]["cache"] | {"latency_ms": 0} == {
+            "status": "ok", "latency_ms": 0, "detail": "tiered backend, 0 errors since start", "errors": 0,
+            "last_error": ""}
+        assert (await _cache_row(api, headers))["status"] == "ok"
     # Redis is gone (no persistence: when it comes back it has forgotten everything).
     during = await _load(api, headers, workflow_id, rounds=8)
     health = await _health(api)
     assert health["status"] == "degraded"
     assert health["components"]["redis"]["status"] == "down"
     assert health["components"]["database"]["status"] == "ok"
+    cache = health["components"]["cache"]
+    assert cache["status"] == "degraded" and cache["errors"] > 0 and cache["latency_ms"] is None
+    assert "Redis unreachable" in cache["last_error"]
+    row = await _cache_row(api, headers)
+    assert row["status"] == "degraded" and "Redis unreachable" in row["last_error"]
     assert len(during) == 8, "runs are accepted into the database while the queue is away"
     for run_id in during:
         assert RunStatus((await run_row(uuid.UUID(run_id)))["status"]) is RunStatus.QUEUED
@@ -129,7 +159,7 @@ async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup:
         await _all_succeed(setup, before + during)
         after = await _load(api, headers, workflow_id, rounds=2)
         await _all_succeed(setup, after)
-        assert (await _health(api))["status"] == "ok"
+        await _cache_recovers(api, headers)
 
 
 async def test_a_flushall_under_load_loses_no_queued_run(setup: WorkerProcesses, api: httpx.AsyncClient) -> None:

@@ -1,8 +1,9 @@
-"""Settings > Services: an admin sees every service and the cache's hit-ratio chart, and clears the cache;
-a viewer is refused."""
+"""Settings > Services: an admin sees every service (status colour, latency), the run queue and the
+cache's hit-ratio chart, clears and optimizes the cache (each audited as that admin); a viewer is refused."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -26,6 +27,12 @@ def _cached_entries(app_url: str, headers: dict[str, str]) -> int:
     return int(stats.json()["entries"])
 
 
+def _audited(app_url: str, headers: dict[str, str], action: str) -> list[dict[str, object]]:
+    answer = httpx.get(f"{app_url}/api/v3/audit", headers=headers, params={"action": action}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["data"])
+
+
 def test_admin_sees_every_service_and_the_hit_ratio_chart_and_clears_the_cache(page: Page, app_url: str) -> None:
     admin = _token(app_url, ADMIN_EMAIL, ADMIN_PASSWORD)
     prompt = {"provider": "builtin", "prompt": f"Summarise the tides {uuid.uuid4().hex}"}
@@ -40,8 +47,20 @@ def test_admin_sees_every_service_and_the_hit_ratio_chart_and_clears_the_cache(p
     services = page.get_by_role("region", name="Service status")
     for name in ("database", "redis", "queue", "cache", "ai:builtin", "channel:email", "channel:in_app"):
         expect(services.get_by_role("rowheader", name=name, exact=False).first).to_be_visible()
-    expect(services.get_by_role("row").filter(has_text="database").first).to_contain_text("OK")
-    expect(services.get_by_role("row").filter(has_text="redis").first).to_contain_text("Not configured")
+    database = services.get_by_role("row").filter(has=page.get_by_role("rowheader", name="database"))
+    expect(database).to_contain_text("OK")
+    expect(database.locator("[data-status='ok']")).to_have_attribute("data-accent-color", "green")
+    expect(database.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^[\d,]+\.\d ms$"))
+    cache_row = services.get_by_role("row").filter(has=page.get_by_role("rowheader", name="cache"))
+    expect(cache_row.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^[\d,]+\.\d ms$"))  # the probe read
+    expect(cache_row.get_by_role("cell").nth(2)).to_have_text(re.compile(r"^cachetools \d"))
+    redis_row = services.get_by_role("row").filter(has=page.get_by_role("rowheader", name="redis"))
+    expect(redis_row).to_contain_text("Not configured")
+    expect(redis_row.locator("[data-status='not_configured']")).to_have_attribute("data-accent-color", "gray")
+    queue = page.get_by_role("region", name="Run queue")
+    expect(queue).to_contain_text("in-process")
+    expect(queue.locator(".rt-Card").filter(has_text="Waiting").locator(".rt-Heading")).to_have_text("0")
+    expect(queue.locator(".rt-Card").filter(has_text="Workers").locator(".rt-Heading")).to_have_text("1")
     expect(page.locator("#hit-ratio-chart svg.main-svg").first).to_be_visible()
     expect(page.locator("#services-overall")).to_have_text("All services OK")
     expect(page.get_by_role("region", name="Cache namespaces").get_by_role("rowheader", name="ai")).to_be_visible()
@@ -53,6 +72,15 @@ def test_admin_sees_every_service_and_the_hit_ratio_chart_and_clears_the_cache(p
     ai_row = page.get_by_role("region", name="Cache namespaces").get_by_role("row").filter(
         has=page.get_by_role("rowheader", name="ai", exact=True))
     expect(ai_row.get_by_role("cell").nth(3)).to_have_text("0")  # entries gone; the counters stay
+    cleared = _audited(app_url, admin, "cache_cleared")[0]  # the page's clear is audited like the API's
+    assert (cleared["actor_email"], cleared["target"]) == (ADMIN_EMAIL, "cache:*")
+
+    page.get_by_role("button", name="Optimize").click()
+    expect(page.get_by_role("status")).to_contain_text(re.compile(
+        r"Optimized in [\d,]+ ms: \d+ expired (entry|entries) purged\. Largest namespaces: "))
+    optimized = _audited(app_url, admin, "cache_optimized")[0]
+    assert (optimized["actor_email"], optimized["target"]) == (ADMIN_EMAIL, "cache:*")
+    assert optimized["details"] == {"purged_expired": 0}
 
 
 def test_a_viewer_is_refused_the_services_page(page: Page, app_url: str) -> None:

@@ -50,6 +50,7 @@ class AnthropicProvider(AIProvider):
     name: ClassVar[str] = "anthropic"
     display_name: ClassVar[str] = "Anthropic"
     is_language_model: ClassVar[bool] = True
+    sdk_package: ClassVar[str] = "anthropic"
     models: ClassVar[tuple[str, ...]] = ("claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-8")
 
     last_streamed: GenerateResult | None = None

@@ -83,6 +83,7 @@ class GoogleProvider(AIProvider):
     name: ClassVar[str] = "google"
     display_name: ClassVar[str] = "Google Gemini"
     is_language_model: ClassVar[bool] = True
+    sdk_package: ClassVar[str] = "google-genai"
     models: ClassVar[tuple[str, ...]] = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash")
     embedding_models: ClassVar[tuple[str, ...]] = ("gemini-embedding-001", "text-embedding-004")
 

@@ -43,6 +43,7 @@ class OpenAICompatibleProvider(AIProvider):
     """Chat completions over the OpenAI wire protocol; ``stream`` is native server-sent events."""
 
     is_language_model: ClassVar[bool] = True
+    sdk_package: ClassVar[str] = "openai"
     credentials_hint: ClassVar[str] = "ask an administrator to check the provider's API key"
 
     """What the last completed ``stream`` produced: the joined text, usage and finish reason."""

@@ -78,6 +78,9 @@ async def test_tiered_keeps_serving_l1_while_redis_is_killed_and_recovers_when_i
     assert time.perf_counter() - started < 1.0
     stats = await cache.stats()
     assert stats.status == "degraded" and stats.errors >= 2
+    probe = await cache.probe()  # what /api/v3/health shows
+    assert probe.status == "degraded" and probe.latency_ms is None and probe.errors > stats.errors
+    assert "Redis unreachable" in probe.last_error
 
     with redis_server(port):
         await wait_until_subscribed(backend)  # resubscribes by itself, emptying L1 (it may have missed messages)
@@ -86,4 +89,6 @@ async def test_tiered_keeps_serving_l1_while_redis_is_killed_and_recovers_when_i
         assert await cache.set("docs", "new", 2) is True
         assert await cache.get("docs", "new") == 2
         assert (await cache.stats()).status == "ok"
+        probe = await cache.probe()
+        assert probe.status == "ok" and probe.latency_ms is not None and probe.errors > stats.errors
         await cache.close()
