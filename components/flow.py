@@ -13,12 +13,13 @@ it reports only finished gestures, as plain JSON:
 * ``on_undo()``, ``on_redo()``, ``on_save()``: ctrl/cmd+z, ctrl/cmd+shift+z or ctrl/cmd+y (both
   outside text fields, where the browser's own undo applies) and ctrl/cmd+s; none when read-only.
 
-Run badges come separately in ``statuses`` (``{node_id: {"status", "text"}}``), merged into the
-nodes on the JS side, so a step event sends a few bytes rather than the whole graph.
+Run badges come separately in ``statuses`` (``{node_id: {"status", "text", "title"?}}``; ``title`` is
+the badge's tooltip, a failed step's whole error), merged into the nodes on the JS side, so a step
+event sends a few bytes rather than the whole graph.
 
 Nodes are React Flow nodes of type ``"dwc"`` whose ``data`` carries ``type``, ``title``, ``icon``,
-``colour``, ``handles`` (output handle ids), ``accepts_input``, ``status``, ``status_text`` and
-``errors``; ``flow_node`` builds one.
+``colour``, ``handles`` (output handle ids), ``accepts_input``, ``status``, ``status_text``,
+``status_title`` and ``errors``; ``flow_node`` builds one.
 """
 
 from __future__ import annotations

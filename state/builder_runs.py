@@ -219,8 +219,10 @@ class BuilderRunState(AuthState):
         for event in events:
             if event.get("type") == "step" and event.get("node_id"):
                 duration = event.get("duration_ms")
+                error = event.get("error")
                 badges[str(event["node_id"])] = badge(str(event.get("status", "")),
-                                                      duration if isinstance(duration, int | float) else None)
+                                                      duration if isinstance(duration, int | float) else None,
+                                                      error if isinstance(error, str) else None)
             elif event.get("type") == "run":
                 self.run_status = str(event.get("status", self.run_status))
         self.badges = badges
@@ -241,7 +243,7 @@ class BuilderRunState(AuthState):
         self.run_status = detail.status.value
         badges, steps = dict(self.badges), dict(self.steps)
         for step in detail.steps:
-            badges[step.node_id] = badge(step.status.value, step.duration_ms)
+            badges[step.node_id] = badge(step.status.value, step.duration_ms, step.error)
             steps[step.node_id] = step_view(step)
         self.badges, self.steps = badges, steps
         if detail.error and detail.status.finished:

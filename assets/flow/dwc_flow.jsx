@@ -8,7 +8,7 @@ import {
   Background, Controls, Handle, MiniMap, Position, ReactFlow, applyEdgeChanges, applyNodeChanges,
 } from "@xyflow/react";
 import {
-  Bell, Box, Check, Clock, FileCode, FileOutput, GitBranch, Globe, Layers, Loader, LogIn, Merge,
+  Bell, Box, Check, Clock, FileCode, FileOutput, FileText, GitBranch, Globe, Layers, Loader, LogIn, Merge,
   ScanText, Sparkles, Timer, UserCheck, X,
 } from "lucide-react";
 import "@xyflow/react/dist/style.css";
@@ -16,7 +16,7 @@ import "@xyflow/react/dist/style.css";
 const ICONS = {
   "log-in": LogIn, "file-output": FileOutput, sparkles: Sparkles, "scan-text": ScanText, "file-code": FileCode,
   "git-branch": GitBranch, globe: Globe, bell: Bell, "user-check": UserCheck, timer: Timer, merge: Merge,
-  layers: Layers, box: Box,
+  layers: Layers, box: Box, "file-text": FileText,
 };
 
 const STATUS = {
@@ -32,12 +32,12 @@ const STATUS = {
 
 const SPIN_CSS = "@keyframes dwc-spin{from{transform:rotate(0)}to{transform:rotate(360deg)}}";
 
-function StatusBadge({ status, text }) {
+function StatusBadge({ status, text, title }) {
   const look = STATUS[status];
   if (!look) return null;
   const { Icon } = look;
   return (
-    <span data-testid="node-status" data-status={status} title={text || look.label}
+    <span data-testid="node-status" data-status={status} title={title || text || look.label}
       style={{ display: "inline-flex", alignItems: "center", gap: 3, fontSize: 10, padding: "1px 6px",
         borderRadius: 999, color: "white", background: look.colour, whiteSpace: "nowrap" }}>
       <Icon size={10} style={look.spin ? { animation: "dwc-spin 1s linear infinite" } : undefined} />
@@ -63,7 +63,7 @@ const DwcNode = memo(function DwcNode({ id, data, selected }) {
         <strong style={{ flex: 1, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
           {data.title}
         </strong>
-        <StatusBadge status={data.status} text={data.status_text} />
+        <StatusBadge status={data.status} text={data.status_text} title={data.status_title} />
       </div>
       <div style={{ padding: "4px 8px", color: "#64748b", fontFamily: "monospace" }}>{id}</div>
       {errors.length > 0 && (
@@ -114,7 +114,9 @@ function withStatuses(nodes, statuses) {
   if (!statuses || !Object.keys(statuses).length) return nodes;
   return nodes.map((node) => {
     const badge = statuses[node.id];
-    return badge ? { ...node, data: { ...node.data, status: badge.status, status_text: badge.text } } : node;
+    return badge ? {
+      ...node, data: { ...node.data, status: badge.status, status_text: badge.text, status_title: badge.title },
+    } : node;
   });
 }
 

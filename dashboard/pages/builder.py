@@ -9,6 +9,7 @@ from components.documents import safe_markdown
 from components.flow import flow
 from components.forms import form_alert
 from components.layout import protected_page
+from components.step_log import step_log
 from state.builder import BuilderState, VersionRow
 from state.builder_runs import BuilderRunState
 from state.node_forms import FormField
@@ -91,6 +92,7 @@ def _step_output() -> rx.Component:
                   rx.text("attempts ", step["attempts"], size="1"), wrap="wrap", spacing="2"),
         rx.text("Tokens ", step["tokens"], " · cost ", step["cost"], size="1", color=rx.color("gray", 11)),
         rx.cond(step["error"] != "", rx.callout(step["error"], icon="circle-alert", color_scheme="red", size="1")),
+        step_log(step["logs"]),
         rx.el.details(rx.el.summary(rx.text("Input", size="1", as_="span")),
                       rx.code_block(step["input"], language="json", wrap_long_lines=True, font_size="11px"),
                       width="100%"),
