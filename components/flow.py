@@ -75,6 +75,7 @@ def flow_edge(source: str, target: str, source_handle: str | None = None, *, inv
     if source_handle in ("true", "false"):
         edge["label"] = source_handle
     if invalid:
+        edge["className"] = "dwc-edge-invalid"
         edge["style"] = {"stroke": "#dc2626", "strokeWidth": 2}
         edge["animated"] = True
     return edge

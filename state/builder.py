@@ -33,7 +33,7 @@ from services.settings import get_settings
 from services.workflows import service as workflows
 from services.workflows.validation import validate_graph
 from state.auth import AuthState
-from state.canvas import canvas_edges, canvas_node, problems_by_node, upstream_of
+from state.canvas import canvas_edges, canvas_node, declared_fields, problems_by_node, upstream_of
 from state.errors import form_message
 from state.node_forms import CATALOGUE, FormField, field_kind, form_fields, parse_field
 
@@ -147,10 +147,10 @@ class BuilderState(AuthState):
         if node is None:
             self.selected_id, self.selected_type, self.selected_label, self.fields = "", "", "", []
             return
-        upstream = sorted(upstream_of(self._graph, node["id"]))
+        upstream = upstream_of(self._graph, node["id"])
         self.selected_type = CATALOGUE.get(node["type"], {}).get("display_name", node["type"])
         self.selected_label = node.get("label", "")
-        self.fields = form_fields(node, upstream)
+        self.fields = form_fields(node, sorted(upstream), declared_fields(self._graph, upstream))
 
     def _plain_graph(self) -> dict[str, Any]:
         """``_graph`` as plain JSON data (state attributes come wrapped in Reflex's change-tracking proxies)."""
