@@ -8,6 +8,9 @@ it reports only finished gestures, as plain JSON:
 * ``on_node_drag_stop(positions)``: ``[{"id", "x", "y"}]`` for the nodes just dragged;
 * ``on_connect(connection)``: ``{"source", "target", "source_handle"}``;
 * ``on_node_click(node_id)``, ``on_pane_click()``;
+* ``on_selection_change(selection)``: ``{"nodes": [ids], "edges": [ids]}`` whenever more than one
+  element is selected, and once more when such a selection ends (a single click is ``on_node_click``
+  alone, so selecting one node costs one event, not two);
 * ``on_drop_node(drop)``: ``{"type", "x", "y"}`` when a palette item (``draggable`` with a
   ``data-palette-type`` attribute) is dropped on the canvas;
 * ``on_undo()``, ``on_redo()``, ``on_save()``: ctrl/cmd+z, ctrl/cmd+shift+z or ctrl/cmd+y (both
@@ -55,6 +58,7 @@ class Flow(rx.Component):
     on_drop_node: rx.EventHandler[passthrough_event_spec(dict[str, Any])]
     on_node_click: rx.EventHandler[passthrough_event_spec(str)]
     on_pane_click: rx.EventHandler[rx.event.no_args_event_spec]
+    on_selection_change: rx.EventHandler[passthrough_event_spec(dict[str, list[str]])]
     on_undo: rx.EventHandler[rx.event.no_args_event_spec]
     on_redo: rx.EventHandler[rx.event.no_args_event_spec]
     on_save: rx.EventHandler[rx.event.no_args_event_spec]

@@ -49,3 +49,14 @@ def badge(status: str, duration_ms: float | None, error: str | None = None) -> d
         short = error if len(error) <= BADGE_ERROR_CHARS else error[:BADGE_ERROR_CHARS - 1].rstrip() + "…"
         return {"status": status, "text": short, "title": error}
     return {"status": status, "text": seconds_text(duration_ms) if status == "succeeded" else ""}
+
+
+def started_nodes(graph: dict[str, Any], settled: dict[str, str]) -> list[str]:
+    """Nodes of a running run with no step row yet whose inputs have all succeeded or been skipped: the
+    engine starts such a node at once, so it is running (the database records a step only once it ends,
+    and a page that subscribed to the run's events late missed the ``running`` event)."""
+    sources: dict[str, set[str]] = {node["id"]: set() for node in graph.get("nodes", [])}
+    for edge in graph.get("edges", []):
+        sources.setdefault(edge["target"], set()).add(edge["source"])
+    return [node_id for node_id, inputs in sources.items() if node_id not in settled
+            and all(settled.get(source) in ("succeeded", "skipped") for source in inputs)]

@@ -211,6 +211,16 @@ export function DwcFlow(props) {
     }
   }, []);
 
+  // Only selections of several elements are reported (and the moment one ends): a single click is
+  // already onNodeClick, and one event per click keeps selecting a node cheap.
+  const reportedMany = useRef(false);
+  const selectionChanged = useCallback(({ nodes: picked, edges: pickedEdges }) => {
+    const many = (picked || []).length + (pickedEdges || []).length > 1;
+    if (!many && !reportedMany.current) return;
+    reportedMany.current = many;
+    call("onSelectionChange", { nodes: (picked || []).map((n) => n.id), edges: (pickedEdges || []).map((e) => e.id) });
+  }, [call]);
+
   const initialised = useCallback((instance) => { flow.current = instance; }, []);
   const nodeClicked = useCallback((_event, node) => call("onNodeClick", node.id), [call]);
   const paneClicked = useCallback(() => call("onPaneClick"), [call]);
@@ -222,7 +232,7 @@ export function DwcFlow(props) {
       <ReactFlow
         nodes={shown} edges={edges} nodeTypes={NODE_TYPES} onInit={initialised}
         onNodesChange={nodesChanged} onEdgesChange={edgesChanged} onConnect={readOnly ? undefined : connected}
-        onNodeClick={nodeClicked} onPaneClick={paneClicked}
+        onNodeClick={nodeClicked} onPaneClick={paneClicked} onSelectionChange={selectionChanged}
         onNodeDragStop={dragStopped} onDrop={dropped} onDragOver={draggedOver}
         nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
         deleteKeyCode={readOnly ? null : DELETE_KEYS}
@@ -234,5 +244,5 @@ export function DwcFlow(props) {
       </ReactFlow>
     </div>
   ), [shown, edges, readOnly, snapToGrid, fitView, initialised, nodesChanged, edgesChanged, connected, nodeClicked,
-    paneClicked, dragStopped, dropped, draggedOver]);
+    paneClicked, selectionChanged, dragStopped, dropped, draggedOver]);
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.run import StepLogLine
-from state.run_format import BADGE_ERROR_CHARS, badge, log_text
+from state.run_format import BADGE_ERROR_CHARS, badge, log_text, started_nodes
 
 
 def test_a_failed_badge_shows_its_error_cut_short_and_whole_in_the_tooltip() -> None:
@@ -22,3 +22,11 @@ def test_a_step_log_reads_as_timed_lines_with_warnings_and_errors_marked() -> No
     assert log_text(lines).splitlines() == ["+0.00 s  attempt 1 started", "+0.01 s  ERROR attempt 1 failed: HTTP 503",
                                             "+0.01 s  WARN  retrying in 2.00 s"]
     assert log_text([]) == ""
+
+
+def test_nodes_whose_inputs_all_finished_are_taken_as_running() -> None:
+    graph = {"nodes": [{"id": n} for n in ("a", "b", "c", "d")],
+             "edges": [{"source": "a", "target": "b"}, {"source": "b", "target": "c"}, {"source": "a", "target": "d"}]}
+    assert started_nodes(graph, {}) == ["a"]
+    assert started_nodes(graph, {"a": "succeeded"}) == ["b", "d"]
+    assert started_nodes(graph, {"a": "succeeded", "b": "failed", "d": "skipped"}) == []
