@@ -90,6 +90,8 @@ async def test_condition_takes_one_branch_and_skips_the_other(editor: User) -> N
     steps = steps_by_node(detail)
     assert steps["yes"].status is StepStatus.SUCCEEDED and steps["no"].status is StepStatus.SKIPPED
     assert steps["out"].output["content"] == "high"
+    assert "number(in.score) > 0.5 gave 'True': took the true branch" in [line.message for line in steps["check"].logs]
+    assert [line.message for line in steps["no"].logs] == ["skipped: no incoming branch carried a result"]
 
 
 async def test_map_fans_out_over_a_list_and_gathers_in_order(editor: User) -> None:
