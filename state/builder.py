@@ -136,7 +136,7 @@ class BuilderState(AuthState):
         ``resend``: the canvas changed itself and must be put back)."""
         shown = self._shown()
         try:
-            validate_graph(shown if self.viewing_version else self._plain_graph())
+            validate_graph(json.loads(json.dumps(shown)))  # plain data, not Reflex's change-tracking proxies
             problems: list[dict[str, Any]] = []
         except errors.ValidationFailed as exc:
             problems = list(exc.details or [])

@@ -44,10 +44,12 @@ BADGE_ERROR_CHARS = 32
 
 def badge(status: str, duration_ms: float | None, error: str | None = None) -> dict[str, str]:
     """A node's run badge on the canvas: a succeeded step shows how long it took, a failed one its error
-    (cut short on the badge, whole in its tooltip)."""
+    (cut short on the badge, whole in its tooltip); a retrying one names the failure in its tooltip."""
     if status == "failed" and error:
         short = error if len(error) <= BADGE_ERROR_CHARS else error[:BADGE_ERROR_CHARS - 1].rstrip() + "…"
         return {"status": status, "text": short, "title": error}
+    if status == "retrying" and error:
+        return {"status": status, "text": "", "title": f"retrying after: {error}"}
     return {"status": status, "text": seconds_text(duration_ms) if status == "succeeded" else ""}
 
 

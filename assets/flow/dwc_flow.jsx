@@ -39,9 +39,10 @@ function StatusBadge({ status, text, title }) {
   return (
     <span data-testid="node-status" data-status={status} title={title || text || look.label}
       style={{ display: "inline-flex", alignItems: "center", gap: 3, fontSize: 10, padding: "1px 6px",
-        borderRadius: 999, color: "white", background: look.colour, whiteSpace: "nowrap" }}>
-      <Icon size={10} style={look.spin ? { animation: "dwc-spin 1s linear infinite" } : undefined} />
-      {text || look.label}
+        borderRadius: 999, color: "white", background: look.colour, whiteSpace: "nowrap", maxWidth: 120,
+        minWidth: 0 }}>
+      <Icon size={10} style={{ flexShrink: 0, ...(look.spin ? { animation: "dwc-spin 1s linear infinite" } : {}) }} />
+      <span style={{ overflow: "hidden", textOverflow: "ellipsis" }}>{text || look.label}</span>
     </span>
   );
 }
@@ -60,7 +61,7 @@ const DwcNode = memo(function DwcNode({ id, data, selected }) {
       <div style={{ display: "flex", alignItems: "center", gap: 6, padding: "6px 8px",
         borderBottom: "1px solid #e2e8f0", borderLeft: `4px solid ${data.colour}`, borderRadius: "8px 8px 0 0" }}>
         <Icon size={14} color={data.colour} />
-        <strong style={{ flex: 1, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+        <strong style={{ flex: 1, minWidth: 48, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
           {data.title}
         </strong>
         <StatusBadge status={data.status} text={data.status_text} title={data.status_title} />

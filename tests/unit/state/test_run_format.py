@@ -13,6 +13,7 @@ def test_a_failed_badge_shows_its_error_cut_short_and_whole_in_the_tooltip() -> 
     assert len(failed["text"]) == BADGE_ERROR_CHARS and failed["text"].endswith("…")
     assert badge("failed", None, "timed out")["text"] == "timed out"
     assert badge("succeeded", 1500.0, None) == {"status": "succeeded", "text": "1.5 s"}
+    assert badge("retrying", None, "HTTP 503")["title"] == "retrying after: HTTP 503"
 
 
 def test_a_step_log_reads_as_timed_lines_with_warnings_and_errors_marked() -> None:
