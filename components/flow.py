@@ -8,17 +8,21 @@ it reports only finished gestures, as plain JSON:
 * ``on_node_drag_stop(positions)``: ``[{"id", "x", "y"}]`` for the nodes just dragged;
 * ``on_connect(connection)``: ``{"source", "target", "source_handle"}``;
 * ``on_node_click(node_id)``, ``on_pane_click()``;
+* ``on_selection_change(selection)``: ``{"nodes": [ids], "edges": [ids]}`` whenever more than one
+  element is selected, and once more when such a selection ends (a single click is ``on_node_click``
+  alone, so selecting one node costs one event, not two);
 * ``on_drop_node(drop)``: ``{"type", "x", "y"}`` when a palette item (``draggable`` with a
   ``data-palette-type`` attribute) is dropped on the canvas;
 * ``on_undo()``, ``on_redo()``, ``on_save()``: ctrl/cmd+z, ctrl/cmd+shift+z or ctrl/cmd+y (both
   outside text fields, where the browser's own undo applies) and ctrl/cmd+s; none when read-only.
 
-Run badges come separately in ``statuses`` (``{node_id: {"status", "text"}}``), merged into the
-nodes on the JS side, so a step event sends a few bytes rather than the whole graph.
+Run badges come separately in ``statuses`` (``{node_id: {"status", "text", "title"?}}``; ``title`` is
+the badge's tooltip, a failed step's whole error), merged into the nodes on the JS side, so a step
+event sends a few bytes rather than the whole graph.
 
 Nodes are React Flow nodes of type ``"dwc"`` whose ``data`` carries ``type``, ``title``, ``icon``,
-``colour``, ``handles`` (output handle ids), ``accepts_input``, ``status``, ``status_text`` and
-``errors``; ``flow_node`` builds one.
+``colour``, ``handles`` (output handle ids), ``accepts_input``, ``status``, ``status_text``,
+``status_title`` and ``errors``; ``flow_node`` builds one.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class Flow(rx.Component):
     on_drop_node: rx.EventHandler[passthrough_event_spec(dict[str, Any])]
     on_node_click: rx.EventHandler[passthrough_event_spec(str)]
     on_pane_click: rx.EventHandler[rx.event.no_args_event_spec]
+    on_selection_change: rx.EventHandler[passthrough_event_spec(dict[str, list[str]])]
     on_undo: rx.EventHandler[rx.event.no_args_event_spec]
     on_redo: rx.EventHandler[rx.event.no_args_event_spec]
     on_save: rx.EventHandler[rx.event.no_args_event_spec]
@@ -74,6 +79,7 @@ def flow_edge(source: str, target: str, source_handle: str | None = None, *, inv
     if source_handle in ("true", "false"):
         edge["label"] = source_handle
     if invalid:
+        edge["className"] = "dwc-edge-invalid"
         edge["style"] = {"stroke": "#dc2626", "strokeWidth": 2}
         edge["animated"] = True
     return edge

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -94,6 +94,9 @@ class Step(SQLModel, table=True):
     duration_ms: float | None = None
     tokens: int = 0
     cost: float = 0.0
+    logs: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(
+        JSON, nullable=False, server_default=text("'[]'")))
+    """What happened during the step, in order (``StepLogLine`` dicts): attempts, retries, nodes' notes."""
 
 
 class ExecuteRequest(SQLModel):
@@ -122,6 +125,14 @@ class DecisionRequest(SQLModel):
     comment: str = Field(default="", max_length=5000)
 
 
+class StepLogLine(SQLModel):
+    """One line of a step's log: milliseconds after the step started, ``info``/``warning``/``error``, a sentence."""
+
+    at_ms: float
+    level: str
+    message: str
+
+
 class StepPublic(SQLModel):
     node_id: str
     node_type: str
@@ -135,6 +146,7 @@ class StepPublic(SQLModel):
     duration_ms: float | None
     tokens: int
     cost: float
+    logs: list[StepLogLine] = Field(default_factory=list)
 
 
 class RunPublic(SQLModel):

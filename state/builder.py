@@ -33,7 +33,7 @@ from services.settings import get_settings
 from services.workflows import service as workflows
 from services.workflows.validation import validate_graph
 from state.auth import AuthState
-from state.canvas import canvas_edges, canvas_node, problems_by_node, upstream_of
+from state.canvas import canvas_edges, canvas_node, declared_fields, problems_by_node, upstream_of
 from state.errors import form_message
 from state.node_forms import CATALOGUE, FormField, field_kind, form_fields, parse_field
 
@@ -73,7 +73,10 @@ class BuilderState(AuthState):
     error: str = ""
     notice: str = ""
     versions: list[VersionRow] = []
+    viewing_version: int = 0  # an old version shown read-only on the canvas (0: the graph being edited)
+    multi_selected: list[str] = []  # node ids while more than one node is selected
     _workflow_id: int = 0
+    _preview: dict[str, Any] = {}
     _graph: dict[str, Any] = {}
     _undo: list[dict[str, Any]] = []
     _redo: list[dict[str, Any]] = []
@@ -82,8 +85,14 @@ class BuilderState(AuthState):
     _autosave_pending: bool = False
 
     @rx.var
-    def can_edit(self) -> bool:
+    def may_edit(self) -> bool:
+        """The user's role may change this workflow (it is not archived)."""
         return self.user_role in _ROLES_THAT_EDIT and not self.archived
+
+    @rx.var
+    def can_edit(self) -> bool:
+        """The canvas is editable now: the user may edit and is not looking at an old version."""
+        return self.may_edit and self.viewing_version == 0
 
     @rx.var
     def save_status(self) -> str:
@@ -102,6 +111,7 @@ class BuilderState(AuthState):
         """on_load: the workflow's current graph and its version history."""
         self.error = self.notice = self.selected_id = self.last_saved = ""
         self.loaded, self.dirty, self.saving, self._undo, self._redo = False, False, False, [], []
+        self.viewing_version, self._preview, self.multi_selected = 0, {}, []
         try:
             self._workflow_id = int(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
             async with open_session() as session:
@@ -124,18 +134,19 @@ class BuilderState(AuthState):
     def _refresh(self, *, resend: bool = False) -> None:
         """Everything the page derives from ``_graph``; a list that did not change is not resent (unless
         ``resend``: the canvas changed itself and must be put back)."""
+        shown = self._shown()
         try:
-            validate_graph(self._plain_graph())
+            validate_graph(json.loads(json.dumps(shown)))  # plain data, not Reflex's change-tracking proxies
             problems: list[dict[str, Any]] = []
         except errors.ValidationFailed as exc:
             problems = list(exc.details or [])
         by_node = problems_by_node(problems)
         self.node_errors = by_node
         self.graph_errors = [str(p["message"]) for p in problems if not p.get("node_id")]
-        nodes = [canvas_node(node, by_node.get(node["id"], [])) for node in self._graph.get("nodes", [])]
+        nodes = [canvas_node(node, by_node.get(node["id"], [])) for node in shown.get("nodes", [])]
         if resend or nodes != self.nodes:
             self.nodes = nodes
-        edges = canvas_edges(self._graph, problems)
+        edges = canvas_edges(shown, problems)
         if resend or edges != self.edges:
             self.edges = edges
         self.can_undo, self.can_redo = bool(self._undo), bool(self._redo)
@@ -143,14 +154,19 @@ class BuilderState(AuthState):
 
     def _refresh_selection(self) -> None:
         """The side panel: the selected node's type, label and form (selecting never touches the canvas)."""
-        node = self._node(self.selected_id)
+        shown = self._shown()
+        node = next((n for n in shown.get("nodes", []) if n["id"] == self.selected_id), None)
         if node is None:
             self.selected_id, self.selected_type, self.selected_label, self.fields = "", "", "", []
             return
-        upstream = sorted(upstream_of(self._graph, node["id"]))
+        upstream = upstream_of(shown, node["id"])
         self.selected_type = CATALOGUE.get(node["type"], {}).get("display_name", node["type"])
         self.selected_label = node.get("label", "")
-        self.fields = form_fields(node, upstream)
+        self.fields = form_fields(node, sorted(upstream), declared_fields(shown, upstream))
+
+    def _shown(self) -> dict[str, Any]:
+        """The graph on the canvas: an old version being viewed, or the one being edited."""
+        return self._preview if self.viewing_version else self._graph
 
     def _plain_graph(self) -> dict[str, Any]:
         """``_graph`` as plain JSON data (state attributes come wrapped in Reflex's change-tracking proxies)."""
@@ -168,7 +184,9 @@ class BuilderState(AuthState):
         """Whether this tab may change the graph; says why not when it may not."""
         if not self.can_edit:
             self.error = ("This workflow is archived; restore it before editing." if self.archived else
-                          "Your role can view workflows but not edit them. Ask an admin for editor access.")
+                          "Your role can view workflows but not edit them. Ask an admin for editor access."
+                          if not self.may_edit else
+                          f"You are viewing version {self.viewing_version}: go back to editing to change the graph.")
             return False
         return True
 
@@ -214,8 +232,20 @@ class BuilderState(AuthState):
 
     @rx.event
     def clear_selection(self) -> None:
-        self.selected_id = ""
+        self.selected_id, self.multi_selected = "", []
         self._refresh_selection()
+
+    @rx.event
+    def selection_changed(self, selection: dict[str, list[str]]) -> None:
+        """More than one node selected (ctrl+click, shift+drag): the side panel offers to delete them together."""
+        nodes = [str(node_id) for node_id in selection.get("nodes", [])]
+        self.multi_selected = nodes if len(nodes) > 1 else []
+
+    @rx.event
+    def delete_selected(self) -> rx.event.EventSpec | None:
+        """The side panel's "Delete selected": the selected nodes go, with every edge touching them."""
+        removed, self.multi_selected = set(self.multi_selected), []
+        return self._remove_nodes(removed)
 
     @rx.event
     def add_node(self, node_type: str) -> rx.event.EventSpec | None:
@@ -252,7 +282,9 @@ class BuilderState(AuthState):
     @rx.event
     def nodes_changed(self, changes: list[dict[str, Any]]) -> rx.event.EventSpec | None:
         """Delete key on nodes: they go, with every edge touching them."""
-        removed = {str(c.get("id")) for c in changes if c.get("type") == "remove"}
+        return self._remove_nodes({str(c.get("id")) for c in changes if c.get("type") == "remove"})
+
+    def _remove_nodes(self, removed: set[str]) -> rx.event.EventSpec | None:
         if not removed or not self._may_edit():
             self._refresh(resend=True)  # puts back what the canvas removed locally
             return None
@@ -363,7 +395,9 @@ class BuilderState(AuthState):
     async def restore(self, number: int) -> None:
         """Make an old version current again, as a new version (undo brings back what was on the canvas)."""
         self.error = self.notice = ""
+        self.viewing_version, self._preview = 0, {}
         if not self._may_edit():
+            self._refresh(resend=True)
             return
         try:
             async with open_session() as session:
@@ -375,6 +409,7 @@ class BuilderState(AuthState):
                 history = await workflows.list_versions(user, self._workflow_id, session=session)
         except errors.DomainError as exc:
             self.error = form_message(exc)
+            self._refresh(resend=True)
             return
         self._undo = [*self._undo[-(HISTORY_LIMIT - 1):], self._plain_graph()]
         self.version, self.dirty, self._graph, self.selected_id = saved.version, False, saved.graph, ""
@@ -382,6 +417,30 @@ class BuilderState(AuthState):
         self._show_versions(history)
         self.notice = f"Version {number} restored as version {saved.version}."
         self._refresh()
+
+    @rx.event
+    async def view_version(self, number: int) -> None:
+        """Show an old version read-only on the canvas; the graph being edited waits, unsaved edits and all."""
+        self.error = self.notice = ""
+        try:
+            async with open_session() as session:
+                user = await self._signed_in_user(session)
+                old = await workflows.graph_of(user, self._workflow_id, session=session, version=number)
+        except errors.DomainError as exc:
+            self.error = form_message(exc)
+            return
+        self.viewing_version, self._preview, self.selected_id, self.multi_selected = number, old.graph, "", []
+        self._refresh(resend=True)
+
+    @rx.event
+    def close_version(self) -> rx.event.EventSpec | None:
+        """Back from an old version to the graph being edited (whose autosave resumes)."""
+        self.viewing_version, self._preview, self.selected_id = 0, {}, ""
+        self._refresh(resend=True)
+        if not self.dirty or self._autosave_pending:
+            return None
+        self._autosave_pending = True
+        return BuilderState.autosave_when_idle
 
     def saved_graph(self) -> tuple[int, dict[str, Any]] | None:
         """(workflow id, graph) when what is on the canvas is saved, so a run uses what the user sees."""

@@ -27,7 +27,7 @@ from state.auth import AuthState
 from state.builder import BuilderState
 from state.documents import DocumentChoice
 from state.errors import form_message
-from state.run_format import ACTIVE, CANCELLABLE, FINISHED, RETRYABLE, badge, step_view
+from state.run_format import ACTIVE, CANCELLABLE, FINISHED, RETRYABLE, badge, started_nodes, step_view
 
 _ROLES_THAT_RUN = frozenset(r.value for r in Role if allows(r, Permission.EDIT_WORKFLOWS))
 _WATCH_POLL_SECONDS = 2.0
@@ -219,8 +219,10 @@ class BuilderRunState(AuthState):
         for event in events:
             if event.get("type") == "step" and event.get("node_id"):
                 duration = event.get("duration_ms")
+                error = event.get("error")
                 badges[str(event["node_id"])] = badge(str(event.get("status", "")),
-                                                      duration if isinstance(duration, int | float) else None)
+                                                      duration if isinstance(duration, int | float) else None,
+                                                      error if isinstance(error, str) else None)
             elif event.get("type") == "run":
                 self.run_status = str(event.get("status", self.run_status))
         self.badges = badges
@@ -234,15 +236,20 @@ class BuilderRunState(AuthState):
         except errors.DomainError as exc:
             self.run_error = form_message(exc)
             return True
-        self._take(detail)
+        self._take(detail, (await self.get_state(BuilderState)).saved_graph())
         return detail.status.finished or detail.status is RunStatus.WAITING
 
-    def _take(self, detail: RunDetail) -> None:
+    def _take(self, detail: RunDetail, saved: tuple[int, dict[str, Any]] | None) -> None:
         self.run_status = detail.status.value
         badges, steps = dict(self.badges), dict(self.steps)
         for step in detail.steps:
-            badges[step.node_id] = badge(step.status.value, step.duration_ms)
+            badges[step.node_id] = badge(step.status.value, step.duration_ms, step.error)
             steps[step.node_id] = step_view(step)
+        if detail.status is RunStatus.RUNNING and saved is not None:
+            settled = {step.node_id: step.status.value for step in detail.steps}
+            for node_id in started_nodes(saved[1], settled):
+                if badges.get(node_id, {}).get("status", "queued") == "queued":
+                    badges[node_id] = badge("running", None)
         self.badges, self.steps = badges, steps
         if detail.error and detail.status.finished:
             self.run_error = detail.error

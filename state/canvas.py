@@ -1,5 +1,6 @@
 """How the graph being edited appears on the canvas: nodes with their look and problems, edges (an
-invalid one drawn red), and what lies upstream of a node (for the side panel's ``{{ }}`` hints)."""
+invalid one drawn red), and what lies upstream of a node and the fields it declares (for the side
+panel's ``{{ }}`` hints)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def canvas_node(node: dict[str, Any], errors: list[str]) -> dict[str, Any]:
 
 
 def canvas_edges(graph: dict[str, Any], problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The graph's edges; those a validation problem names are drawn as invalid."""
+    """The graph's edges; those a validation problem names, or that lie on a cycle, are drawn as invalid."""
     bad = {(p.get("source"), p.get("target")) for p in problems if "edge" in p}
+    bad |= {(e.get("source"), e.get("target")) for p in problems for e in p.get("cycle_edges", [])}
     return [flow_edge(e["source"], e["target"], e.get("source_handle"), invalid=(e["source"], e["target"]) in bad)
             for e in graph.get("edges", [])]
 
@@ -51,3 +53,15 @@ def upstream_of(graph: dict[str, Any], node_id: str) -> set[str]:
             seen.add(current)
             stack.extend(sources.get(current, []))
     return seen
+
+
+def declared_fields(graph: dict[str, Any], node_ids: set[str]) -> dict[str, list[str]]:
+    """The fields ``node_ids`` say their output will carry: an input node's run parameters."""
+    fields: dict[str, list[str]] = {}
+    for node in graph.get("nodes", []):
+        if node["id"] in node_ids and node["type"] == "input":
+            config = node.get("config") or {}
+            names = [str(name) for key in ("fields", "optional_fields", "document_fields")
+                     for name in config.get(key, []) if isinstance(name, str) and name != "content"]
+            fields[node["id"]] = list(dict.fromkeys(names))
+    return fields

@@ -17,6 +17,7 @@ from services.workflows.nodes.registry import catalogue
 CATALOGUE: dict[str, dict[str, Any]] = {entry["type"]: entry for entry in catalogue()}
 _COMMON_FIELDS = ("timeout_seconds", "retries", "retry_backoff_seconds")
 HINT_NAMES = 8  # upstream nodes named in a field's hint; a long chain would bury the hint
+HINT_FIELDS = 6  # declared fields named per upstream node
 _LONG_TEXT = frozenset({"prompt", "system", "template", "message", "body", "source", "instructions"})
 
 
@@ -44,15 +45,22 @@ def field_kind(prop: dict[str, Any], name: str, node_type: dict[str, Any]) -> st
         ("textarea" if name in _LONG_TEXT or name in node_type["template_fields"] else "text"))
 
 
-def form_fields(node: dict[str, Any], upstream: list[str]) -> list[FormField]:
-    """The selected node's form: one field per config property, the retry settings last."""
+def form_fields(node: dict[str, Any], upstream: list[str],
+                upstream_fields: dict[str, list[str]] | None = None) -> list[FormField]:
+    """The selected node's form: one field per config property, the retry settings last.
+
+    Template fields hint at what they may read: each upstream node's ``content`` and the fields it
+    declares (``upstream_fields``, e.g. an input node's run parameters).
+    """
     node_type = CATALOGUE.get(node["type"])
     if node_type is None:
         return []
     schema = node_type["config_schema"]
     required = set(schema.get("required", []))
     names = sorted(schema.get("properties", {}), key=lambda n: (n in _COMMON_FIELDS, 0))
-    shown = ", ".join(f"{{{{ {n}.content }}}}" for n in upstream[:HINT_NAMES])
+    declared = upstream_fields or {}
+    shown = ", ".join(f"{{{{ {n}.{name} }}}}" for n in upstream[:HINT_NAMES]
+                      for name in ["content", *declared.get(n, [])[:HINT_FIELDS]])
     more = f" (and {len(upstream) - HINT_NAMES} more upstream nodes)" if len(upstream) > HINT_NAMES else ""
     reads = (f"Insert an upstream result with {shown}{more}" if upstream else
              "No upstream node yet: connect one to use its result.")

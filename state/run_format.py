@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from models.run import RunStatus, StepPublic
+from models.run import RunStatus, StepLogLine, StepPublic
 
 ACTIVE = frozenset({RunStatus.QUEUED.value, RunStatus.RUNNING.value})
 RETRYABLE = frozenset({RunStatus.FAILED.value, RunStatus.CANCELLED.value})
@@ -24,7 +24,14 @@ def step_view(step: StepPublic) -> dict[str, str]:
             "content": str(output.get("content", "")), "tokens": str(step.tokens),
             "cost": f"${step.cost:.4f}", "attempts": str(step.attempt), "error": step.error or "",
             "duration": seconds_text(step.duration_ms), "input": _pretty(step.input),
-            "started": step.started_at.strftime("%H:%M:%S") if step.started_at else ""}
+            "started": step.started_at.strftime("%H:%M:%S") if step.started_at else "",
+            "logs": log_text(step.logs)}
+
+
+def log_text(lines: list[StepLogLine]) -> str:
+    """A step's log as text, one line each: seconds after the step started, a level mark, the message."""
+    marks = {"warning": "WARN  ", "error": "ERROR "}
+    return "\n".join(f"+{line.at_ms / 1000:.2f} s  {marks.get(line.level, '')}{line.message}" for line in lines)
 
 
 def _pretty(data: dict[str, Any]) -> str:
@@ -32,6 +39,26 @@ def _pretty(data: dict[str, Any]) -> str:
     return text if len(text) <= 20_000 else text[:20_000] + "\n… (cut at 20,000 characters)"
 
 
-def badge(status: str, duration_ms: float | None) -> dict[str, str]:
-    """A node's run badge on the canvas: a succeeded step shows how long it took."""
+BADGE_ERROR_CHARS = 32
+
+
+def badge(status: str, duration_ms: float | None, error: str | None = None) -> dict[str, str]:
+    """A node's run badge on the canvas: a succeeded step shows how long it took, a failed one its error
+    (cut short on the badge, whole in its tooltip); a retrying one names the failure in its tooltip."""
+    if status == "failed" and error:
+        short = error if len(error) <= BADGE_ERROR_CHARS else error[:BADGE_ERROR_CHARS - 1].rstrip() + "…"
+        return {"status": status, "text": short, "title": error}
+    if status == "retrying" and error:
+        return {"status": status, "text": "", "title": f"retrying after: {error}"}
     return {"status": status, "text": seconds_text(duration_ms) if status == "succeeded" else ""}
+
+
+def started_nodes(graph: dict[str, Any], settled: dict[str, str]) -> list[str]:
+    """Nodes of a running run with no step row yet whose inputs have all succeeded or been skipped: the
+    engine starts such a node at once, so it is running (the database records a step only once it ends,
+    and a page that subscribed to the run's events late missed the ``running`` event)."""
+    sources: dict[str, set[str]] = {node["id"]: set() for node in graph.get("nodes", [])}
+    for edge in graph.get("edges", []):
+        sources.setdefault(edge["target"], set()).add(edge["source"])
+    return [node_id for node_id, inputs in sources.items() if node_id not in settled
+            and all(settled.get(source) in ("succeeded", "skipped") for source in inputs)]

@@ -8,7 +8,7 @@ import {
   Background, Controls, Handle, MiniMap, Position, ReactFlow, applyEdgeChanges, applyNodeChanges,
 } from "@xyflow/react";
 import {
-  Bell, Box, Check, Clock, FileCode, FileOutput, GitBranch, Globe, Layers, Loader, LogIn, Merge,
+  Bell, Box, Check, Clock, FileCode, FileOutput, FileText, GitBranch, Globe, Layers, Loader, LogIn, Merge,
   ScanText, Sparkles, Timer, UserCheck, X,
 } from "lucide-react";
 import "@xyflow/react/dist/style.css";
@@ -16,7 +16,7 @@ import "@xyflow/react/dist/style.css";
 const ICONS = {
   "log-in": LogIn, "file-output": FileOutput, sparkles: Sparkles, "scan-text": ScanText, "file-code": FileCode,
   "git-branch": GitBranch, globe: Globe, bell: Bell, "user-check": UserCheck, timer: Timer, merge: Merge,
-  layers: Layers, box: Box,
+  layers: Layers, box: Box, "file-text": FileText,
 };
 
 const STATUS = {
@@ -32,16 +32,17 @@ const STATUS = {
 
 const SPIN_CSS = "@keyframes dwc-spin{from{transform:rotate(0)}to{transform:rotate(360deg)}}";
 
-function StatusBadge({ status, text }) {
+function StatusBadge({ status, text, title }) {
   const look = STATUS[status];
   if (!look) return null;
   const { Icon } = look;
   return (
-    <span data-testid="node-status" data-status={status} title={text || look.label}
+    <span data-testid="node-status" data-status={status} title={title || text || look.label}
       style={{ display: "inline-flex", alignItems: "center", gap: 3, fontSize: 10, padding: "1px 6px",
-        borderRadius: 999, color: "white", background: look.colour, whiteSpace: "nowrap" }}>
-      <Icon size={10} style={look.spin ? { animation: "dwc-spin 1s linear infinite" } : undefined} />
-      {text || look.label}
+        borderRadius: 999, color: "white", background: look.colour, whiteSpace: "nowrap", maxWidth: 120,
+        minWidth: 0 }}>
+      <Icon size={10} style={{ flexShrink: 0, ...(look.spin ? { animation: "dwc-spin 1s linear infinite" } : {}) }} />
+      <span style={{ overflow: "hidden", textOverflow: "ellipsis" }}>{text || look.label}</span>
     </span>
   );
 }
@@ -60,10 +61,10 @@ const DwcNode = memo(function DwcNode({ id, data, selected }) {
       <div style={{ display: "flex", alignItems: "center", gap: 6, padding: "6px 8px",
         borderBottom: "1px solid #e2e8f0", borderLeft: `4px solid ${data.colour}`, borderRadius: "8px 8px 0 0" }}>
         <Icon size={14} color={data.colour} />
-        <strong style={{ flex: 1, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+        <strong style={{ flex: 1, minWidth: 48, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
           {data.title}
         </strong>
-        <StatusBadge status={data.status} text={data.status_text} />
+        <StatusBadge status={data.status} text={data.status_text} title={data.status_title} />
       </div>
       <div style={{ padding: "4px 8px", color: "#64748b", fontFamily: "monospace" }}>{id}</div>
       {errors.length > 0 && (
@@ -114,7 +115,9 @@ function withStatuses(nodes, statuses) {
   if (!statuses || !Object.keys(statuses).length) return nodes;
   return nodes.map((node) => {
     const badge = statuses[node.id];
-    return badge ? { ...node, data: { ...node.data, status: badge.status, status_text: badge.text } } : node;
+    return badge ? {
+      ...node, data: { ...node.data, status: badge.status, status_text: badge.text, status_title: badge.title },
+    } : node;
   });
 }
 
@@ -209,6 +212,16 @@ export function DwcFlow(props) {
     }
   }, []);
 
+  // Only selections of several elements are reported (and the moment one ends): a single click is
+  // already onNodeClick, and one event per click keeps selecting a node cheap.
+  const reportedMany = useRef(false);
+  const selectionChanged = useCallback(({ nodes: picked, edges: pickedEdges }) => {
+    const many = (picked || []).length + (pickedEdges || []).length > 1;
+    if (!many && !reportedMany.current) return;
+    reportedMany.current = many;
+    call("onSelectionChange", { nodes: (picked || []).map((n) => n.id), edges: (pickedEdges || []).map((e) => e.id) });
+  }, [call]);
+
   const initialised = useCallback((instance) => { flow.current = instance; }, []);
   const nodeClicked = useCallback((_event, node) => call("onNodeClick", node.id), [call]);
   const paneClicked = useCallback(() => call("onPaneClick"), [call]);
@@ -220,7 +233,7 @@ export function DwcFlow(props) {
       <ReactFlow
         nodes={shown} edges={edges} nodeTypes={NODE_TYPES} onInit={initialised}
         onNodesChange={nodesChanged} onEdgesChange={edgesChanged} onConnect={readOnly ? undefined : connected}
-        onNodeClick={nodeClicked} onPaneClick={paneClicked}
+        onNodeClick={nodeClicked} onPaneClick={paneClicked} onSelectionChange={selectionChanged}
         onNodeDragStop={dragStopped} onDrop={dropped} onDragOver={draggedOver}
         nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
         deleteKeyCode={readOnly ? null : DELETE_KEYS}
@@ -232,5 +245,5 @@ export function DwcFlow(props) {
       </ReactFlow>
     </div>
   ), [shown, edges, readOnly, snapToGrid, fitView, initialised, nodesChanged, edgesChanged, connected, nodeClicked,
-    paneClicked, dragStopped, dropped, draggedOver]);
+    paneClicked, selectionChanged, dragStopped, dropped, draggedOver]);
 }

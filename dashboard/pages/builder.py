@@ -9,6 +9,7 @@ from components.documents import safe_markdown
 from components.flow import flow
 from components.forms import form_alert
 from components.layout import protected_page
+from components.step_log import step_log
 from state.builder import BuilderState, VersionRow
 from state.builder_runs import BuilderRunState
 from state.node_forms import FormField
@@ -91,6 +92,7 @@ def _step_output() -> rx.Component:
                   rx.text("attempts ", step["attempts"], size="1"), wrap="wrap", spacing="2"),
         rx.text("Tokens ", step["tokens"], " · cost ", step["cost"], size="1", color=rx.color("gray", 11)),
         rx.cond(step["error"] != "", rx.callout(step["error"], icon="circle-alert", color_scheme="red", size="1")),
+        step_log(step["logs"]),
         rx.el.details(rx.el.summary(rx.text("Input", size="1", as_="span")),
                       rx.code_block(step["input"], language="json", wrap_long_lines=True, font_size="11px"),
                       width="100%"),
@@ -101,8 +103,22 @@ def _step_output() -> rx.Component:
     ))
 
 
+def _multi_selection() -> rx.Component:
+    return rx.vstack(
+        rx.heading(S.multi_selected.length(), " nodes selected", size="3", as_="h2"),
+        rx.text(S.multi_selected.join(", "), size="1", font_family="monospace"),
+        rx.cond(S.can_edit, rx.button(rx.icon("trash-2", size=14), "Delete selected", color_scheme="red",
+                                      variant="soft", size="1", on_click=S.delete_selected)),
+        hint_text("Ctrl+click adds a node to the selection; the Delete key removes them too."),
+        spacing="2", width="100%",
+    )
+
+
 def _side_panel() -> rx.Component:
     return rx.vstack(
+        rx.cond(
+            S.multi_selected.length() > 1,
+            _multi_selection(),
         rx.cond(
             S.selected_id != "",
             rx.vstack(
@@ -121,7 +137,7 @@ def _side_panel() -> rx.Component:
                 spacing="3", width="100%",
             ),
             hint_text("Select a node to see its settings and, after a run, its output."),
-        ),
+        )),
         width="300px", min_width="300px", max_height="640px", overflow_y="auto", padding="12px",
         border=f"1px solid {rx.color('gray', 5)}", border_radius="var(--radius-3)",
         role="region", aria_label="Node settings",
@@ -133,8 +149,8 @@ def _canvas() -> rx.Component:
         flow(nodes=S.nodes, edges=S.edges, statuses=R.badges, read_only=~S.can_edit, snap_to_grid=True,
              fit_view=True, on_nodes_change=S.nodes_changed, on_edges_change=S.edges_changed,
              on_node_drag_stop=S.nodes_moved, on_connect=S.connect, on_drop_node=S.drop_node,
-             on_node_click=S.select_node, on_pane_click=S.clear_selection, on_undo=S.undo, on_redo=S.redo,
-             on_save=S.save),
+             on_node_click=S.select_node, on_pane_click=S.clear_selection,
+             on_selection_change=S.selection_changed, on_undo=S.undo, on_redo=S.redo, on_save=S.save),
         height="640px", flex="1", min_width="0", border=f"1px solid {rx.color('gray', 5)}",
         border_radius="var(--radius-3)", overflow="hidden",
     )
@@ -225,13 +241,35 @@ def _run_panel() -> rx.Component:
 def _version_row(row: VersionRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell("v", row.number), rx.table.cell(row.message), rx.table.cell(row.created_at),
-        rx.table.cell(rx.cond(
-            (row.number != S.version) & S.can_edit,
-            rx.button("Restore", size="1", variant="soft", on_click=S.restore(row.number),
-                      aria_label=f"Restore version {row.number}"),
+        rx.table.cell(rx.hstack(
+            rx.cond(S.viewing_version == row.number, rx.badge("viewing", color_scheme="indigo"),
+                    rx.button("View", size="1", variant="outline", on_click=S.view_version(row.number),
+                              aria_label=f"View version {row.number}")),
+            rx.cond((row.number != S.version) & S.may_edit,
+                    rx.button("Restore", size="1", variant="soft", on_click=S.restore(row.number),
+                              aria_label=f"Restore version {row.number}")),
             rx.cond(row.number == S.version, rx.badge("current", variant="soft")),
+            spacing="2", align="center",
         )),
     )
+
+
+def _viewing_banner() -> rx.Component:
+    """While an old version is on the canvas: say so, and offer the way back or a restore."""
+    return rx.cond(S.viewing_version != 0, rx.callout.root(
+        rx.callout.icon(rx.icon("history", size=16)),
+        rx.hstack(
+            rx.callout.text("Viewing version ", S.viewing_version, " (read-only). ",
+                            rx.cond(S.dirty, "Your unsaved changes are kept.", "")),
+            rx.spacer(),
+            rx.button(rx.icon("arrow-left", size=12), "Back to editing", size="1", variant="soft",
+                      on_click=S.close_version),
+            rx.cond(S.may_edit & (S.viewing_version != S.version),
+                    rx.button(rx.icon("rotate-ccw", size=12), "Restore this version", size="1",
+                              on_click=S.restore(S.viewing_version))),
+            align="center", width="100%", spacing="2"),
+        color_scheme="indigo", size="1", width="100%", role="region", aria_label="Viewing a version",
+    ))
 
 
 def _history() -> rx.Component:
@@ -255,7 +293,8 @@ def builder() -> rx.Component:
             _toolbar(),
             _run_panel(),
             form_alert(R.run_error),
-            rx.cond(~S.can_edit, rx.callout(VIEWER_HINT, icon="eye", width="100%", size="1")),
+            _viewing_banner(),
+            rx.cond(~S.may_edit, rx.callout(VIEWER_HINT, icon="eye", width="100%", size="1")),
             rx.cond(S.graph_errors.length() > 0, rx.callout(rx.foreach(S.graph_errors, lambda m: rx.text(m)),
                                                          icon="circle-alert", color_scheme="red", size="1")),
             rx.hstack(rx.cond(S.can_edit, _palette()), _canvas(), _side_panel(), spacing="3", width="100%",

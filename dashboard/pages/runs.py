@@ -11,6 +11,7 @@ from components.documents import safe_markdown
 from components.forms import form_alert
 from components.layout import protected_page
 from components.pager import pager
+from components.step_log import step_log
 from state.run_viewer import DiffRow, DocumentView, RunListState, RunRow, RunViewerState
 
 V = RunViewerState
@@ -49,6 +50,7 @@ def _step_row(step: rx.Var[dict[str, str]]) -> rx.Component:
                                  width="100%"),
                           width="100%", min_width="0", class_name="step-output"),
                 columns="2", spacing="3", width="100%"),
+            step_log(step["logs"]),
             spacing="2", width="100%"), col_span=7))),
     )
 

@@ -29,7 +29,7 @@ from services.observability.context import bound_run
 from services.settings import get_settings
 from services.workflows.events import RunEventBus
 from services.workflows.graph import Graph, NodeSpec
-from services.workflows.nodes.base import NodeContext, NodeOutput
+from services.workflows.nodes.base import NodeContext, NodeOutput, StepLog
 from services.workflows.nodes.registry import get_node_type
 from services.workflows.run_store import ClaimedRun, RunStore, StepRecord
 
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 RunFinishedHook = Callable[[uuid.UUID, int, RunStatus], Awaitable[None]]
 _SETTLED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
 _PREVIEW_CHARS = 2000
+_SKIPPED_LINE = {"at_ms": 0.0, "level": "info", "message": "skipped: no incoming branch carried a result"}
 
 
 @dataclass
@@ -140,7 +141,8 @@ class _RunExecution:
                     self.status[node_id] = StepStatus.SKIPPED
                     now = utcnow()
                     skipped.append(StepRecord(node_id=node_id, node_type=self.graph.nodes_by_id[node_id].type,
-                                              status=StepStatus.SKIPPED, started_at=now, finished_at=now))
+                                              status=StepStatus.SKIPPED, started_at=now, finished_at=now,
+                                              logs=[_SKIPPED_LINE]))
                     settle(node_id)
                     continue
                 if len(self.running) >= self.options.max_parallel:
@@ -194,11 +196,13 @@ class _RunExecution:
                           "status": StepStatus.RUNNING.value})
         attempt = 1
         timeout = config.timeout_seconds or self.options.default_timeout
+        step_log = StepLog()
         while True:
             ctx = NodeContext(run_id=str(self.run.id), workflow_id=self.run.workflow_id, node_id=node.id,
                               attempt=attempt, parameters=self.run.parameters, upstream=self.outputs,
-                              direct_inputs=self.sources[node.id], owner_id=self.run.owner_id)
+                              direct_inputs=self.sources[node.id], owner_id=self.run.owner_id, log=step_log)
             output: NodeOutput | None = None
+            step_log.add(f"attempt {attempt} started")
             try:
                 async with asyncio.timeout(timeout):
                     output = await node_type.run(config, ctx)
@@ -213,10 +217,15 @@ class _RunExecution:
             except Exception as exc:  # a node's bug fails its step, not the engine
                 log.exception("node %s (%s) of run %s raised", node.id, node.type, self.run.id)
                 error, retryable, retry_after = f"{type(exc).__name__}: {exc}", False, None
+            step_log.add(f"attempt {attempt} failed: {error}", "error")
             if not retryable or attempt > config.retries:
+                step_log.add("not retried: this failure is not retryable" if not retryable else
+                             f"no retries left ({config.retries} allowed)", "error")
                 break
             delay = retry_after if retry_after is not None else (
                 config.retry_backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))  # noqa: S311
+            step_log.add(f"retrying in {delay:.2f} s" + (" (as the failure asked)" if retry_after is not None else ""),
+                         "warning")
             self.bus.publish({"type": "step", "run_id": str(self.run.id), "node_id": node.id, "status": "retrying",
                               "attempt": attempt, "error": error, "retry_in_s": round(delay, 3)})
             await asyncio.sleep(delay)
@@ -224,10 +233,13 @@ class _RunExecution:
         finished_at = utcnow()
         record = StepRecord(node_id=node.id, node_type=node.type, attempt=attempt, started_at=started_at,
                             finished_at=finished_at, duration_ms=(time.perf_counter() - clock) * 1000,
-                            input={"from": list(self.sources[node.id])}, status=StepStatus.FAILED)
+                            input={"from": list(self.sources[node.id])}, status=StepStatus.FAILED,
+                            logs=step_log.lines)
         if output is None:
             record.error = error
         else:
+            step_log.add("waiting for a person's decision" if output.waiting else
+                         f"attempt {attempt} succeeded in {(time.perf_counter() - clock) * 1000:.0f} ms")
             record.status = StepStatus.WAITING if output.waiting else StepStatus.SUCCEEDED
             record.output = output.document()
             record.tokens, record.cost, record.document_title = output.tokens, output.cost, output.document_title
@@ -267,7 +279,8 @@ class _RunExecution:
     async def _record_cancelled_steps(self) -> None:
         now = utcnow()
         records = [StepRecord(node_id=node_id, node_type=self.graph.nodes_by_id[node_id].type,
-                              status=StepStatus.CANCELLED, finished_at=now, error="cancelled on request")
+                              status=StepStatus.CANCELLED, finished_at=now, error="cancelled on request",
+                              logs=[{"at_ms": 0.0, "level": "warning", "message": "cancelled on request"}])
                    for node_id in self.running.values()]
         await self.store.save_steps(self.run.id, self.run.workflow_id, self.run.owner_id, records)
         for record in records:

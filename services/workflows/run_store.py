@@ -44,6 +44,7 @@ class StepRecord:
     tokens: int = 0
     cost: float = 0.0
     document_title: str | None = None
+    logs: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -92,8 +93,8 @@ class RunStore:
         steps = {r["node_id"]: StepRecord(
             node_id=r["node_id"], node_type=r["node_type"], status=StepStatus(r["status"]), attempt=r["attempt"],
             input=r["input"], output=r["output"], error=r["error"], started_at=r["started_at"],
-            finished_at=r["finished_at"], duration_ms=r["duration_ms"], tokens=r["tokens"], cost=r["cost"])
-            for r in step_rows}
+            finished_at=r["finished_at"], duration_ms=r["duration_ms"], tokens=r["tokens"], cost=r["cost"],
+            logs=r["logs"] or []) for r in step_rows}
         return ClaimedRun(id=run_id, workflow_id=row.workflow_id, owner_id=row.owner_id, version=row.version,
                           graph=row.graph, parameters=row.parameters, steps=steps, started_at=row.started_at or now,
                           cancel_requested=bool(row.cancel_requested))
@@ -117,7 +118,7 @@ class RunStore:
         values = [{"run_id": run_id, "node_id": r.node_id, "node_type": r.node_type, "status": r.status.value,
                    "attempt": r.attempt, "input": r.input, "output": r.output, "error": r.error,
                    "started_at": r.started_at, "finished_at": r.finished_at, "duration_ms": r.duration_ms,
-                   "tokens": r.tokens, "cost": r.cost} for r in records]
+                   "tokens": r.tokens, "cost": r.cost, "logs": r.logs} for r in records]
         documents = [{"id": uuid.uuid4(), "owner_id": owner_id, "title": r.document_title[:300],
                       "source": DocumentSource.RUN.value,
                       "mime_type": (r.output or {}).get("metadata", {}).get("mime_type", "text/markdown"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
@@ -235,6 +236,9 @@ async def decide(actor: User, run_id: uuid.UUID, *, approve: bool, comment: str 
         step.status = StepStatus.SUCCEEDED if approve else StepStatus.FAILED
         step.error = None if approve else f"rejected by {actor.email}"
         step.finished_at = now
+        step.logs = [*step.logs, {"at_ms": _step_ms(step, now), "level": "info" if approve else "error",
+                                  "message": f"{decision['decision']} by {actor.email}" + (f": {comment[:200]}"
+                                                                                          if comment else "")}]
         session.add(step)
     record_audit(session, "run_approved" if approve else "run_rejected", actor_id=actor.id, target=f"run:{run_id}",
                  details={"comment": comment[:500]})
@@ -270,3 +274,8 @@ def _percentile(ordered: list[float], fraction: float) -> float | None:
     if not ordered:
         return None
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _step_ms(step: Step, now: datetime) -> float:
+    """Milliseconds from the step's start to ``now`` (a log line's ``at_ms``)."""
+    return round((now - step.started_at).total_seconds() * 1000, 1) if step.started_at else 0.0

@@ -35,7 +35,7 @@ from services.documents.run_outputs import save_output_documents
 log = logging.getLogger(__name__)
 STEPS: Table = Step.__table__  # type: ignore[attr-defined]
 _UPDATED_ON_CONFLICT = ("status", "attempt", "input", "output", "error", "started_at", "finished_at",
-                        "duration_ms", "tokens", "cost")
+                        "duration_ms", "tokens", "cost", "logs")
 
 Row = Mapping[str, Any]
 

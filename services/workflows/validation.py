@@ -52,7 +52,8 @@ def graph_problems(graph: Graph) -> list[Problem]:
     problems.extend(_edge_problems(graph))
     if graph.topological_order() is None:
         problems.append({"node_id": None, "field": "edges", "message": "the edges form a cycle; workflows must be "
-                         f"acyclic (nodes involved: {', '.join(sorted(_cycle_members(graph)))})"})
+                         f"acyclic (nodes involved: {', '.join(sorted(_cycle_members(graph)))})",
+                         "cycle_edges": _cycle_edges(graph)})
     for node in graph.nodes:
         node_type = REGISTRY.get(node.type)
         if node_type is None:
@@ -150,6 +151,12 @@ def _reference_problems(node_id: str, field: str, names: Iterable[str], upstream
 
 def _cycle_members(graph: Graph) -> set[str]:
     return {node.id for node in graph.nodes if node.id in graph.ancestors(node.id)}
+
+
+def _cycle_edges(graph: Graph) -> list[dict[str, str]]:
+    """The edges that lie on a cycle: those whose target leads back to their source."""
+    return [{"source": edge.source, "target": edge.target} for edge in graph.edges
+            if edge.target in graph.ancestors(edge.source) or edge.source == edge.target]
 
 
 def _problem(node_id: str | None, field: str, message: str) -> Problem:

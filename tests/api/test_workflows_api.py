@@ -40,6 +40,10 @@ async def test_create_execute_and_read_the_run(live: httpx.AsyncClient, editor: 
     assert run["steps"][-1]["output"]["content"] == "Write about tides"
     fetched = await live.get(f"/api/v3/runs/{run['id']}", headers=editor)
     assert fetched.json()["documents"][0]["node_id"] == "out"
+    draft_log = fetched.json()["steps"][1]["logs"]  # each step's log: its attempts, in order, timed
+    assert draft_log[0]["message"] == "attempt 1 started"
+    assert draft_log[-1]["message"].startswith("attempt 1 succeeded in ") and draft_log[-1]["level"] == "info"
+    assert draft_log[-1]["at_ms"] >= draft_log[0]["at_ms"] >= 0
     listed = await live.get(f"/api/v3/workflows/{workflow_id}/runs", headers=editor)
     assert listed.json()["count"] == 1
     stats = (await live.get(f"/api/v3/workflows/{workflow_id}/analytics", headers=editor)).json()

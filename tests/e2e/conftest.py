@@ -121,6 +121,14 @@ def checked_page(browser: object, base_url: str) -> Iterator[Page]:
 expect.set_options(timeout=15_000)
 
 
+def artifacts_dir() -> Path:
+    """Where browser tests leave screenshots to look at after the run: ``$TEST_ARTIFACTS_DIR``, or
+    ``test-artifacts/`` at the repository root (git-ignored)."""
+    folder = Path(os.environ.get("TEST_ARTIFACTS_DIR") or Path(__file__).resolve().parents[2] / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def sign_in(page: Page, email: str, password: str) -> None:
     """Sign in through the login page and wait for the app shell."""
     page.goto("/login")

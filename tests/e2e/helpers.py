@@ -23,6 +23,16 @@ def node(page: Page, node_id: str) -> Locator:
     return page.locator(f'[data-testid="flow-node"][data-node-id="{node_id}"]')
 
 
+def drag(page: Page, source: Locator, target: Locator) -> None:
+    """Press on ``source``, move in steps (React Flow starts a connection on movement) and release on ``target``."""
+    start, end = source.bounding_box(), target.bounding_box()
+    assert start is not None and end is not None
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
+    page.mouse.up()
+
+
 def admin_api(app_url: str) -> httpx.Client:
     """An API client signed in as the e2e admin."""
     pair = httpx.post(f"{app_url}/api/v3/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},

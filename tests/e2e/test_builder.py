@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, artifacts_dir, sign_in
+from tests.e2e.helpers import drag
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "amber-falcon-lantern-42"
@@ -21,16 +21,6 @@ RUN_SECONDS = 60_000
 
 def _node(page: Page, node_id: str) -> Locator:
     return page.locator(f'[data-testid="flow-node"][data-node-id="{node_id}"]')
-
-
-def _drag(page: Page, source: Locator, target: Locator) -> None:
-    """Press on ``source``, move in steps (React Flow starts a connection on movement) and release on ``target``."""
-    start, end = source.bounding_box(), target.bounding_box()
-    assert start is not None and end is not None
-    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
-    page.mouse.up()
 
 
 def _create_from_template(page: Page, template: str) -> str:
@@ -48,7 +38,7 @@ def blog_workflow(page: Page) -> str:
     return _create_from_template(page, "Blog post from outline")
 
 
-def test_build_save_run_and_read_the_output(page: Page, blog_workflow: str, tmp_path: Path) -> None:
+def test_build_save_run_and_read_the_output(page: Page, blog_workflow: str) -> None:
     expect(page.locator('[data-testid="flow-node"]')).to_have_count(4)
 
     # Drag a Template node from the palette onto the canvas: it is added, selected and flagged (no template yet).
@@ -61,13 +51,14 @@ def test_build_save_run_and_read_the_output(page: Page, blog_workflow: str, tmp_
     expect(page.get_by_text("unsaved changes")).to_be_visible()
 
     # Wire polish → template_1 by dragging from polish's output handle to the new node's input handle.
-    _drag(page, _node(page, "polish").get_by_test_id("handle-out-out"), added.get_by_test_id("handle-in"))
+    drag(page, _node(page, "polish").get_by_test_id("handle-out-out"), added.get_by_test_id("handle-in"))
     expect(page.locator('.react-flow__edge[data-id="polish:out->template_1"]')).to_have_count(1)
 
-    # Configure it in the side panel: the prompt hint lists what is upstream, and the error clears.
+    # Configure it in the side panel: the prompt hint lists what is upstream (and the input's fields).
     added.click()
     panel = page.get_by_role("region", name="Node settings")
     expect(panel).to_contain_text("{{ polish.content }}")
+    expect(panel).to_contain_text("{{ brief.topic }}")
     panel.locator("#field-template").fill("Final cut:\n{{ polish.content }}")
     panel.locator("#field-template").press("Tab")
     expect(added).to_have_attribute("data-invalid", "false")
@@ -83,12 +74,11 @@ def test_build_save_run_and_read_the_output(page: Page, blog_workflow: str, tmp_
     dialog.get_by_label("topic").fill("tidal power")
     dialog.get_by_label("outline").fill("- why it matters\n- how it works")
     dialog.get_by_role("button", name="Start run").click()
-    page.screenshot(path=str(tmp_path / "builder-mid-run.png"), full_page=True)
     for node_id in ("brief", "draft", "polish", "template_1", "post"):
         expect(_node(page, node_id).get_by_test_id("node-status")).to_have_attribute(
             "data-status", "succeeded", timeout=RUN_SECONDS)
     expect(page.locator("#run-status")).to_contain_text("succeeded")
-    page.screenshot(path=str(tmp_path / "builder-after-run.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir() / "builder-after-run.png"), full_page=True)
 
     # A node's output document, tokens, cost and attempts open in the side panel.
     _node(page, "template_1").click()
@@ -96,6 +86,9 @@ def test_build_save_run_and_read_the_output(page: Page, blog_workflow: str, tmp_
     expect(output).to_contain_text("Final cut:")
     expect(output).to_contain_text("attempts 1")
     expect(output).to_contain_text("Tokens")
+    expect(output.get_by_role("region", name="Step log")).to_contain_text("attempt 1 succeeded in")
+    _node(page, "draft").click()  # an AI node's log names the provider and model it used
+    expect(output.get_by_role("region", name="Step log")).to_contain_text("builtin model")
 
 
 def test_viewer_gets_a_read_only_canvas(page: Page, blog_workflow: str, app_url: str,

@@ -1,6 +1,7 @@
 """Runs in real Chromium: a run started in the builder, re-run from a node in the run panel, and the run
 viewer's Plotly timeline, step details, output document download and diff against the previous run;
-an address naming no run gets a clear refusal."""
+an address naming no run gets a clear refusal; a running badge (photographed into the test artifacts),
+a failed badge carrying its error, and the step log in the node panel and the run viewer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, artifacts_dir, sign_in
 from tests.e2e.helpers import NOTES_GRAPH, admin_api, create_workflow, node
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +70,7 @@ def test_rerun_from_a_node_then_read_the_run_and_its_diff(page: Page, app_url: s
     saved = tmp_path / "doc.md"
     download.value.save_as(saved)
     assert saved.read_text() == "# Notes\n\nTopic: beavers\nEnd."
-    page.screenshot(path=str(tmp_path / "run-viewer.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir() / "run-viewer.png"), full_page=True)
 
     # The workflow's run list has all three, newest first.
     page.goto(f"/workflows/{workflow_id}/runs")
@@ -139,3 +140,45 @@ def test_html_in_an_output_document_stays_text(page: Page, app_url: str) -> None
     expect(documents).to_contain_text('<b id="injected">bold</b>')  # HTML is shown as text
     expect(page.locator("#injected")).to_have_count(0)
     assert page.evaluate("window.__pwned === undefined")
+
+
+SLOW_THEN_FAILING_GRAPH = {
+    "nodes": [{"id": "wait", "type": "delay", "config": {"seconds": 4}, "position": {"x": 0, "y": 0}},
+              {"id": "bad", "type": "template", "config": {"template": "{{ 1 // 0 }}"},
+               "position": {"x": 260, "y": 0}}],
+    "edges": [{"source": "wait", "target": "bad"}]}
+DIVISION_ERROR = "the template failed: integer division or modulo by zero"
+
+
+def test_a_running_badge_then_a_failed_one_showing_its_error_and_the_step_log(page: Page, app_url: str) -> None:
+    with admin_api(app_url) as api:
+        workflow_id = create_workflow(api, f"Failing {uuid.uuid4().hex[:6]}", SLOW_THEN_FAILING_GRAPH)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/workflows/{workflow_id}")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Start run").click()
+
+    # Mid-run: the delay node's badge spins; the builder is photographed into the test artifacts.
+    expect(node(page, "wait").get_by_test_id("node-status")).to_have_attribute("data-status", "running",
+                                                                               timeout=RUN_MS)
+    page.screenshot(path=str(artifacts_dir() / "builder-mid-run.png"), full_page=True)
+
+    # The failed badge says why (cut short), the whole error in its tooltip.
+    failed = node(page, "bad").get_by_test_id("node-status")
+    expect(failed).to_have_attribute("data-status", "failed", timeout=RUN_MS)
+    expect(failed).to_have_attribute("title", DIVISION_ERROR)
+    expect(failed).to_contain_text("the template failed")
+    expect(page.get_by_role("region", name="Run").locator("#run-status")).to_contain_text("failed")
+
+    # Its log in the node panel: the attempt, the failure, and why it was not retried.
+    node(page, "bad").click()
+    log = page.get_by_role("region", name="Node output").get_by_role("region", name="Step log")
+    expect(log).to_contain_text(f"ERROR attempt 1 failed: {DIVISION_ERROR}")
+    expect(log).to_contain_text("not retried: this failure is not retryable")
+    page.screenshot(path=str(artifacts_dir() / "builder-failed-run.png"), full_page=True)
+
+    # The run viewer's step details show the same log.
+    page.get_by_role("region", name="Run").get_by_role("link", name="Open run").click()
+    steps = page.get_by_role("region", name="Steps")
+    steps.get_by_role("button", name="Details of wait").click()
+    expect(steps.get_by_role("region", name="Step log")).to_contain_text("attempt 1 succeeded in")

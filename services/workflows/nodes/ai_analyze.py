@@ -35,6 +35,8 @@ class AIAnalyzeNode(NodeType[AnalyzeConfig]):
         result = await ai.analyze(text, config.analyses, provider=config.provider, context=ctx.ai_context())
         fields: dict[str, Any] = result.model_dump(exclude={"usage", "metadata", "provider", "model"},
                                                    exclude_none=True, mode="json")
+        ctx.log.add(f"{result.provider} model {result.model or 'default'}: {result.usage.input_tokens} tokens in, "
+                    f"{result.usage.output_tokens} out, ${result.usage.cost_usd:.4f}")
         return NodeOutput(content=result.summary or text, fields=fields,
                           tokens=result.usage.input_tokens + result.usage.output_tokens, cost=result.usage.cost_usd,
                           metadata={"provider": result.provider, "model": result.model, **result.metadata})

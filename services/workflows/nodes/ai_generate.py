@@ -31,6 +31,8 @@ class AIGenerateNode(NodeType[GenerateConfig]):
         request = GenerateRequest(prompt=ctx.render(config.prompt), system=ctx.render(config.system),
                                   model=config.model, temperature=config.temperature, max_tokens=config.max_tokens)
         result = await ai.generate(request, provider=config.provider, context=ctx.ai_context())
+        ctx.log.add(f"{result.provider} model {result.model or 'default'}: {result.usage.input_tokens} tokens in, "
+                    f"{result.usage.output_tokens} out, ${result.usage.cost_usd:.4f}")
         return NodeOutput(content=result.text, tokens=result.usage.input_tokens + result.usage.output_tokens,
                           cost=result.usage.cost_usd,
                           metadata={"provider": result.provider, "model": result.model,

@@ -7,6 +7,7 @@ downstream templates read as ``{{ node_id.content }}`` or ``{{ node_id.some_fiel
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -55,6 +56,27 @@ class NodeOutput:
         return doc
 
 
+MAX_LOG_LINES = 100
+MAX_LOG_CHARS = 500
+
+
+@dataclass
+class StepLog:
+    """A step's log, kept across its attempts: the engine's attempts and retries, and notes the node adds.
+
+    Each line is ``{"at_ms", "level", "message"}`` (``at_ms`` after the step started); a node that
+    writes more than ``MAX_LOG_LINES`` lines keeps its first ones.
+    """
+
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def add(self, message: str, level: str = "info") -> None:
+        if len(self.lines) < MAX_LOG_LINES:
+            self.lines.append({"at_ms": round((time.perf_counter() - self.started) * 1000, 1), "level": level,
+                               "message": message[:MAX_LOG_CHARS]})
+
+
 @dataclass
 class NodeContext:
     """What a node may read while running: upstream documents, run parameters, its attempt."""
@@ -70,6 +92,7 @@ class NodeContext:
     extra_variables: Mapping[str, Any] = field(default_factory=dict)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
     owner_id: uuid.UUID | None = None  # the workflow's owner: whose library document nodes may read
+    log: StepLog = field(default_factory=StepLog)  # ``ctx.log.add("...")``: shown with the step after the run
 
     def variables(self) -> dict[str, Any]:
         """The names templates and expressions see."""

@@ -30,5 +30,6 @@ class ConditionNode(NodeType[ConditionConfig]):
         except expressions.ExpressionError as exc:
             raise errors.ExecutionFailed(f"the condition could not be evaluated: {exc.message}") from exc
         taken = expressions.truthy(value)
+        ctx.log.add(f"{config.expression} gave {str(value)[:80]!r}: took the {'true' if taken else 'false'} branch")
         return NodeOutput(content=ctx.joined_inputs(), branch="true" if taken else "false",
                           fields={"result": taken}, metadata={"expression": config.expression})

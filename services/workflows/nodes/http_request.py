@@ -46,6 +46,8 @@ class HttpRequestNode(NodeType[HttpRequestConfig]):
                 payload = None
         response = await outbound.fetch(config.method, url, headers=headers, json=payload, content=body,
                                         timeout=config.request_timeout_seconds)
+        ctx.log.add(f"{config.method} {url} answered HTTP {response.status_code} in {response.elapsed_ms:.0f} ms",
+                    "info" if response.status_code < 400 else "warning")
         if config.fail_on_error_status and response.status_code >= 400:
             raise errors.ExecutionFailed(f"{config.method} {url} answered HTTP {response.status_code}",
                                          retryable=response.status_code in _RETRYABLE_STATUSES)

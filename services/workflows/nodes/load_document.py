@@ -31,5 +31,6 @@ class LoadDocumentNode(NodeType[LoadDocumentConfig]):
             raise errors.ExecutionFailed(f"{raw[:80]!r} is not a document id.") from None
         document = await load_document_for_run(document_id, ctx.owner_id)
         content = str(document.pop("content"))
+        ctx.log.add(f"read document {document['id']} version {document['version']} ({len(content)} characters)")
         return NodeOutput(content=content, fields=document,
                           metadata={"document_id": document["id"], "version": document["version"]})

@@ -52,6 +52,7 @@ class NotifyNode(NodeType[NotifyConfig]):
                 result = await notifications.send(None, request, session=session, context=context)
             except errors.ValidationFailed as exc:
                 raise errors.ExecutionFailed(f"the notification was refused: {exc.message}") from exc
+        ctx.log.add(f"{config.channel} notification to {to or 'the run starter'}: {result.status.value}")
         return NodeOutput(content=message, metadata={"notification_id": str(result.notification_id),
                                                      "delivery_status": result.status.value},
                           fields={"channel": config.channel, "to": to, "subject": subject,

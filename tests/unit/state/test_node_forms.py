@@ -36,6 +36,8 @@ def test_form_lists_config_first_retry_settings_last_and_hints_upstream_results(
     assert fields[2].value == "0"  # the schema's default shows when the config leaves it out
     many = form_fields(node, [f"n{i:02}" for i in range(20)])[0].hint
     assert "{{ n07.content }} (and 12 more upstream nodes)" in many and "n08" not in many
+    with_fields = form_fields(node, ["a", "in"], {"in": ["topic", "outline"]})[0].hint
+    assert "{{ a.content }}, {{ in.content }}, {{ in.topic }}, {{ in.outline }}" in with_fields
     lonely = form_fields({"id": "t", "type": "template", "config": {}}, [])[0]
     assert "No upstream node yet" in lonely.hint
 

@@ -115,6 +115,8 @@ async def test_document_fields_and_load_document_read_the_library(owner: User) -
     assert detail.status is RunStatus.SUCCEEDED, detail.error
     mixed = next(step for step in detail.steps if step.node_id == "mix")
     assert mixed.output is not None and mixed.output["content"] == "report|# Report\n\nprofits up|call Ada"
+    load = next(step for step in detail.steps if step.node_id == "load")
+    assert f"read document {notes.id} version 1 (8 characters)" in [line.message for line in load.logs]
     async with open_session() as session:
         with pytest.raises(errors.ValidationFailed, match="document id"):
             await runs.start_run(workflow_id, {"report": "not-an-id"}, session=session, trigger=Trigger.API,

@@ -245,6 +245,8 @@ async def test_a_notify_node_in_a_run_sends_in_app_to_the_runs_creator(editor: U
     async with open_session() as session:
         detail = await runs.get_run(editor, run.id, session=session)
         assert detail.status is RunStatus.SUCCEEDED, detail.error
+        tell = next(step for step in detail.steps if step.node_id == "tell")
+        assert any(line.message.startswith("in_app notification to the run starter: ") for line in tell.logs)
         page = await inbox.get_all(editor, inbox.InboxFilter(), session=session)
     assert page.unread == 1
     item = page.data[0]

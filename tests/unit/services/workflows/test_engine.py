@@ -90,6 +90,8 @@ async def test_condition_takes_one_branch_and_skips_the_other(editor: User) -> N
     steps = steps_by_node(detail)
     assert steps["yes"].status is StepStatus.SUCCEEDED and steps["no"].status is StepStatus.SKIPPED
     assert steps["out"].output["content"] == "high"
+    assert "number(in.score) > 0.5 gave 'True': took the true branch" in [line.message for line in steps["check"].logs]
+    assert [line.message for line in steps["no"].logs] == ["skipped: no incoming branch carried a result"]
 
 
 async def test_map_fans_out_over_a_list_and_gathers_in_order(editor: User) -> None:
@@ -116,6 +118,8 @@ async def test_template_cannot_reach_python_internals(editor: User) -> None:
     step = steps_by_node(detail)["t"]
     assert detail.status is RunStatus.FAILED and step.status is StepStatus.FAILED
     assert "sandbox forbids" in (step.error or "") and step.output is None
+    assert [line.level for line in step.logs] == ["info", "error", "error"]
+    assert step.logs[-1].message == "not retried: this failure is not retryable"
 
 
 async def test_failed_template_is_not_retried(editor: User) -> None:
@@ -163,6 +167,8 @@ async def test_approval_pauses_the_run_until_approved(editor: User) -> None:
         detail = await runs.get_run(editor, waiting.id, session=session)
     assert detail.status is RunStatus.SUCCEEDED
     assert steps_by_node(detail)["after"].output["content"] == "approved"
+    review_log = [line.message for line in steps_by_node(detail)["review"].logs]
+    assert review_log[-2:] == ["waiting for a person's decision", f"approved by {editor.email}: ok"]
 
 
 async def test_rejection_fails_the_run_and_a_second_decision_conflicts(editor: User) -> None:

@@ -112,6 +112,13 @@ async def test_a_503_is_retried_until_the_server_answers(
     assert call.output["status_code"] == 200 and call.output["json"] == ITEM
     assert json.loads(call.output["content"]) == ITEM
     assert call.output["metadata"]["url"] == server.url("/items/42")
+    log = [(line.level, line.message) for line in call.logs]
+    answered = f"GET {server.url('/items/42')} answered HTTP"
+    assert [message.split(" in ")[0] for _, message in log] == [
+        "attempt 1 started", f"{answered} 503", f"attempt 1 failed: {answered} 503", "retrying",
+        "attempt 2 started", f"{answered} 503", f"attempt 2 failed: {answered} 503", "retrying",
+        "attempt 3 started", f"{answered} 200", "attempt 3 succeeded"]
+    assert [level for level, _ in log][1:4] == ["warning", "error", "warning"]
     assert json.loads(steps["out"].output["content"]) == ITEM
     assert detail.documents[0]["title"] == "Item 42"
 
@@ -144,6 +151,7 @@ async def test_retries_stop_after_the_configured_number(
     call = steps_by_node(detail)["call"]
     assert (call.status, call.attempt) == (StepStatus.FAILED, 3)
     assert call.error == f"GET {server.url('/items/42')} answered HTTP 503"
+    assert call.logs[-1].message == "no retries left (2 allowed)"
     assert detail.error == f"node 'call' failed: {call.error}"
     assert "out" not in steps_by_node(detail)
 

@@ -42,11 +42,13 @@ def test_dangling_edge_is_refused() -> None:
     assert any(p["node_id"] == "ghost" and "does not exist" in p["message"] for p in problems)
 
 
-def test_cycle_is_refused() -> None:
-    nodes = [{"id": name, "type": "template", "config": {"template": "x"}} for name in ("a", "b", "c")]
-    edges = [{"source": "a", "target": "b"}, {"source": "b", "target": "c"}, {"source": "c", "target": "a"}]
+def test_cycle_is_refused_naming_the_edges_on_it() -> None:
+    nodes = [{"id": name, "type": "template", "config": {"template": "x"}} for name in ("a", "b", "c", "d")]
+    edges = [{"source": "a", "target": "b"}, {"source": "b", "target": "c"}, {"source": "c", "target": "a"},
+             {"source": "c", "target": "d"}]
     problems = _problems({"nodes": nodes, "edges": edges})
-    assert any("cycle" in p["message"] for p in problems)
+    cycle = next(p for p in problems if "cycle" in p["message"])
+    assert cycle["cycle_edges"] == edges[:3]  # c -> d leaves the cycle
 
 
 def test_template_reading_a_node_that_is_not_upstream_is_refused() -> None:

@@ -1,0 +1,28 @@
+"""steps: a log of what happened during each step (attempts, retries, nodes' notes)
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+
+
+revision: str = '0012'
+down_revision: str | None = '0011'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('steps', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('logs', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('steps', schema=None) as batch_op:
+        batch_op.drop_column('logs')
