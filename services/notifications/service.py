@@ -66,8 +66,10 @@ async def _render(content: MessageContent, session: AsyncSession) -> rendering.R
         raise errors.ValidationFailed(
             f"template: {template.name!r} is a {template.channel} template, not {content.channel}.",
             details=[{"field": "template.name", "message": f"written for {template.channel}"}])
-    return rendering.compose(template.subject, template.body, template.html,
-                             {**template.sample_variables, **content.variables}, prefix="template.",
+    # The sample variables are the editor's examples, never stand-ins for what a send leaves out.
+    rendering.require_variables({"subject": template.subject, "body": template.body, "html": template.html},
+                                content.variables, where="variables", field_prefix=f"template {template.name!r} ")
+    return rendering.compose(template.subject, template.body, template.html, content.variables, prefix="template.",
                              template_name=template.name, template_version=template.version)
 
 

@@ -154,6 +154,18 @@ async def test_templates_crud_versions_preview_and_syntax_errors_name_the_field(
     assert preview.json() == {"subject": "Hi Grace", "body": "42 items", "html": None}, preview.text
     bad_preview = await live.post(f"{T}/preview", headers=viewer, json={"channel": "in_app", "body": "{% if %}"})
     assert bad_preview.status_code == 422 and bad_preview.json()["error"]["details"][0]["field"] == "body"
+    undeclared = await live.put(f"{T}/welcome", headers=editor, json={"channel": "in_app", "body": "Hi {{ nmae }}",
+                                                                       "sample_variables": {"name": "Ada"}})
+    assert undeclared.status_code == 422, undeclared.text
+    assert undeclared.json()["error"]["message"].startswith("sample_variables: missing nmae (body uses nmae)")
+    assert undeclared.json()["error"]["details"][0]["field"] == "sample_variables.nmae"
+    unknown = await live.post(T, headers=editor, json={**body, "name": "pigeon-post", "channel": "pigeon"})
+    assert unknown.status_code == 422 and unknown.json()["error"]["details"][0]["field"] == "channel", unknown.text
+    no_name = await live.post(f"{N}/send", headers=editor, json={"channel": "in_app", "recipient": "viewer@example.com",
+                                                                  "template": {"name": "welcome"}})
+    assert no_name.status_code == 422, no_name.text
+    assert "missing name" in no_name.json()["error"]["message"]
+    assert no_name.json()["error"]["details"][0]["field"] == "variables.name"
     await _inbox_item(live, editor, in_process_queue, subject="", message="", template={"name": "welcome"},
                       variables={"name": "Lin"})
     item = (await live.get("/api/v3/inbox", headers=viewer)).json()["data"][0]
