@@ -104,6 +104,33 @@ async def test_bulk_reports_queued_duplicate_and_rejected_counts_and_a_repeat_re
     assert (await live.post(f"{N}/bulk", headers=viewer, json=body)).status_code == 403
 
 
+async def test_a_bulk_sends_progress_counts_its_deliveries_by_status_for_its_sender_and_admins(
+        live: httpx.AsyncClient, in_process_queue: InProcessDeliveryQueue) -> None:
+    editor = await account(live, "editor@example.com", Role.EDITOR)
+    admin = await account(live, "admin@example.com", Role.ADMIN)
+    other_editor = await account(live, "editor2@example.com", Role.EDITOR)
+    viewer = await account(live, "viewer@example.com", Role.VIEWER)
+    opted_out = await account(live, "quiet@example.com", Role.VIEWER)
+    assert (await live.put(f"{N}/preferences", headers=opted_out, json={
+        "rules": [{"category": "*", "channel": "in_app", "enabled": False}]})).status_code == 200
+    body = {"channel": "in_app", "subject": "Release", "message": "v2 is out", "idempotency_key": "release-2",
+            "recipients": ["viewer@example.com", "editor2@example.com", "quiet@example.com"]}
+    summary = (await live.post(f"{N}/bulk", headers=editor, json=body)).json()
+    await in_process_queue.drain()
+
+    progress = await live.get(f"{N}/bulk/{summary['id']}", headers=editor)
+
+    assert progress.status_code == 200, progress.text
+    assert progress.json() == {"id": summary["id"], "channel": "in_app", "total": 3, "queued": 0, "held_for_digest": 0,
+                               "sending": 0, "sent": 2, "failed": 1, "dead": 0, "digested": 0, "done": True}
+    assert (await live.post(f"{N}/bulk", headers=editor, json=body)).json()["id"] == summary["id"]  # a resume
+    assert (await live.get(f"{N}/bulk/{summary['id']}", headers=admin)).json()["sent"] == 2
+    assert (await live.get(f"{N}/bulk/{summary['id']}", headers=other_editor)).status_code == 404
+    assert (await live.get(f"{N}/bulk/{summary['id']}", headers=viewer)).status_code == 403
+    assert (await live.get(f"{N}/bulk/{uuid.uuid4()}", headers=admin)).status_code == 404
+    assert (await live.get(f"{N}/bulk/not-an-id", headers=admin)).status_code == 422
+
+
 async def test_retry_requeues_only_failed_or_dead_deliveries(
         live: httpx.AsyncClient, in_process_queue: InProcessDeliveryQueue) -> None:
     editor = await account(live, "editor@example.com", Role.EDITOR)
