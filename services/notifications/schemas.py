@@ -114,6 +114,8 @@ class DeliveryPublic(BaseModel):
     started_at: datetime | None
     sent_at: datetime | None
     finished_at: datetime | None
+    run_id: uuid.UUID | None = Field(default=None, description="The workflow run that sent it (/runs/{run_id}).")
+    node_id: str | None = Field(default=None, description="The node of that run that sent it.")
 
 
 class NotificationPublic(BaseModel):

@@ -314,7 +314,9 @@ async def get(actor: User, notification_id: uuid.UUID, *, session: AsyncSession)
     public["status"] = deliveries[-1].status if deliveries else None
     return NotificationDetail(**public, variables=notification.variables,
                               idempotency_key=notification.idempotency_key,
-                              deliveries=[DeliveryPublic.model_validate(d) for d in deliveries])
+                              deliveries=[DeliveryPublic.model_validate(d).model_copy(update={
+                                  "run_id": notification.run_id, "node_id": notification.node_id})
+                                  for d in deliveries])
 
 
 async def history(actor: User, filters: HistoryFilter, *, session: AsyncSession) -> NotificationsPublic:

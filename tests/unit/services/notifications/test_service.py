@@ -250,6 +250,9 @@ async def test_a_notify_node_in_a_run_sends_in_app_to_the_runs_creator(editor: U
     item = page.data[0]
     assert (item.run_id, item.node_id, item.subject) == (run.id, "tell", "Done {{7}}")
     assert item.body == f"Run {run.id} finished"
+    async with open_session() as session:
+        sent = await notifications.get(editor, item.id, session=session)
+    assert [(d.run_id, d.node_id, d.status) for d in sent.deliveries] == [(run.id, "tell", DeliveryStatus.SENT)]
 
 
 async def test_a_template_reading_an_undeclared_variable_or_on_an_unknown_channel_is_refused_on_save(
