@@ -78,6 +78,7 @@ class Notification(SQLModel, table=True):
     idempotency_key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
     run_id: uuid.UUID | None = Field(default=None, foreign_key="runs.id", index=True, ondelete="SET NULL")
     node_id: str | None = Field(default=None, max_length=100)
+    bulk_id: uuid.UUID | None = Field(default=None, index=True, description="The bulk send that recorded it.")
     created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True, ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

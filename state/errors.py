@@ -23,7 +23,9 @@ def field_errors(exc: Exception) -> dict[str, str]:
     if isinstance(exc, ValidationError):
         return {str(p["loc"][0]): _pydantic_message(dict(p)) for p in exc.errors() if p.get("loc")}
     if isinstance(exc, errors.DomainError) and isinstance(exc.details, list):
-        return {str(d["field"]): exc.message for d in exc.details if isinstance(d, dict) and "field" in d}
+        named = [str(d["field"]) for d in exc.details if isinstance(d, dict) and "field" in d]
+        # "sample_variables.total" is shown under the form's "sample_variables" field
+        return {key: exc.message for field in named for key in (field, field.split(".", 1)[0])}
     return {}
 
 

@@ -53,13 +53,14 @@ class InboxItem:
     read: bool
     archived: bool
     run_id: str
+    node_id: str
 
 
 def _item(n: NotificationPublic) -> InboxItem:
     return InboxItem(id=str(n.id), subject=n.subject or "(no subject)", body=n.body, category=n.category,
                      priority=n.priority.value, created=n.created_at.strftime("%Y-%m-%d %H:%M UTC"),
                      read=n.read_at is not None, archived=n.archived_at is not None,
-                     run_id=str(n.run_id) if n.run_id else "")
+                     run_id=str(n.run_id) if n.run_id else "", node_id=n.node_id or "")
 
 
 def poke_watcher(tab: str) -> None:

@@ -13,6 +13,7 @@ from services.notifications import service as notifications
 from services.notifications.channels.base import ChannelInfo
 from services.notifications.lookup import channel_health_infos, channel_infos
 from services.notifications.schemas import (
+    BulkProgress,
     BulkRequest,
     BulkSummary,
     HistoryFilter,
@@ -36,6 +37,12 @@ async def send(body: SendRequest, user: CurrentUser, session: SessionDep) -> Sen
 async def bulk(body: BulkRequest, user: CurrentUser, session: SessionDep) -> BulkSummary:
     """One message to up to 10,000 recipients."""
     return await notifications.bulk(user, body, session=session)
+
+
+@router.get("/bulk/{bulk_id}", response_model=BulkProgress)
+async def bulk_progress(bulk_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> BulkProgress:
+    """A bulk send's deliveries counted by status (queued, sending, sent, failed, dead)."""
+    return await notifications.bulk_progress(user, bulk_id, session=session)
 
 
 @router.get("/history", response_model=NotificationsPublic)

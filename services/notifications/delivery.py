@@ -7,6 +7,11 @@ instead of sending again, because the message may have gone out. Channels that a
 repeat (``idempotent = True``: in_app, and webhooks, whose receivers deduplicate on the idempotency
 key) are queued again instead, so they are delivered exactly once. A ``queued`` delivery with no
 due time is held for a digest (``services.notifications.digest``): nothing here picks it up.
+
+A channel's send rate (``NOTIFY_RATE_LIMITS``) is waited for inside the claim, but never past what the
+lease allows with the send's own timeout set aside: a delivery whose slot is further away goes back to
+``queued``, due when the slot is, without counting an attempt, so that a backlog on a slow relay can
+never make a send outlive its lease.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ log = logging.getLogger(__name__)
 OUTCOME_UNKNOWN = "outcome unknown after worker died: it may or may not have been sent; retry it by hand"
 REDISPATCH_AFTER = timedelta(seconds=30)
 LEASE_GRACE = timedelta(seconds=5)
+LEASE_MARGIN_SECONDS = 1.0  # kept free at the end of a lease after waiting for a send slot
 ALERT_CATEGORY = "delivery-alert"
 CLAIM_BATCH = 10  # deliveries one sender claims, sends concurrently and records together
 _WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:notify"
@@ -124,11 +130,18 @@ async def _claim(delivery_id: uuid.UUID, now: datetime) -> Claimed | None:
     return claimed[0] if claimed else None
 
 
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """No send slot within the lease: not attempted, due again in ``retry_in`` seconds."""
+
+    retry_in: float
+
+
 @dataclass(slots=True)
 class Attempt:
     """One send's outcome, with the channel and message that ``after_recorded`` needs."""
 
-    outcome: SendReceipt | ChannelFailed
+    outcome: SendReceipt | ChannelFailed | Deferred
     channel: Channel | None = None
     message: OutgoingMessage | None = None
 
@@ -151,6 +164,8 @@ async def _attempt_all(claimed: list[Claimed], channels: ChannelLookup) -> list[
     for (delivery, notification), outcome in zip(claimed, outcomes, strict=True):
         if isinstance(outcome, SendReceipt):
             statuses.append(DeliveryStatus.SENT)
+        elif isinstance(outcome, Deferred):
+            statuses.append(await _record_deferred(delivery, outcome.retry_in))
         else:
             statuses.append(await _record_failure(delivery, notification, outcome.message,
                                                   retryable=outcome.retryable, retry_after=outcome.retry_after))
@@ -170,9 +185,12 @@ async def _send(delivery: Delivery, notification: Notification, channels: Channe
             metadata={"notification_id": str(notification.id), "delivery_id": str(delivery.id),
                       "category": notification.category, "run_id": str(notification.run_id or ""),
                       "node_id": notification.node_id or "", "attempt": delivery.attempts})
-        await rate_limits.wait_for_send_slot(delivery.channel)
+        timeout = get_settings().notify_send_timeout_seconds
+        retry_in = await rate_limits.wait_for_send_slot(delivery.channel, max_wait=_slot_budget(delivery, timeout))
+        if retry_in is not None:
+            return Attempt(Deferred(retry_in))
         try:
-            receipt = await asyncio.wait_for(channel.send(message), get_settings().notify_send_timeout_seconds)
+            receipt = await asyncio.wait_for(channel.send(message), timeout)
         except TimeoutError as exc:
             raise ChannelFailed("the channel did not answer in time", retryable=True) from exc
         return Attempt(receipt, channel, message)
@@ -183,6 +201,26 @@ async def _send(delivery: Delivery, notification: Notification, channels: Channe
     except Exception as exc:  # a bug or a bad configuration: record it rather than loop
         log.exception("delivery %s failed unexpectedly", delivery.id)
         return Attempt(ChannelFailed(f"{type(exc).__name__}: {exc}", retryable=False))
+
+
+def _slot_budget(delivery: Delivery, send_timeout: float) -> float:
+    """Seconds this claim may wait for a send slot and still finish the send inside its lease."""
+    if delivery.lease_expires_at is None:
+        return 0.0
+    left = (delivery.lease_expires_at - utcnow()).total_seconds()
+    return max(0.0, left - send_timeout - LEASE_MARGIN_SECONDS)
+
+
+async def _record_deferred(delivery: Delivery, retry_in: float) -> DeliveryStatus:
+    """Put a claimed delivery back, due when its send slot is; the claim did not count as an attempt."""
+    async with open_session() as session:
+        await session.exec(update(Delivery).where(
+            col(Delivery.id) == delivery.id, col(Delivery.status) == DeliveryStatus.SENDING,
+            col(Delivery.lease_owner) == delivery.lease_owner).values(
+            status=DeliveryStatus.QUEUED, attempts=col(Delivery.attempts) - 1, lease_owner=None,
+            lease_expires_at=None, next_attempt_at=utcnow() + timedelta(seconds=retry_in), dispatched_at=None))
+        await session.commit()
+    return DeliveryStatus.QUEUED
 
 
 async def _record_sent(sent: list[tuple[Delivery, SendReceipt]], *, digests: list[uuid.UUID]) -> None:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jinja2.defaults import DEFAULT_NAMESPACE
+
 from services import errors
 from services.notifications.channels.base import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
 from services.workflows import templating
@@ -26,6 +28,36 @@ def check_fields(fields: Mapping[str, str | None], *, prefix: str = "") -> None:
                 if source is not None and (problem := templating.check_template(source))]
     if problems:
         raise errors.ValidationFailed(f"{problems[0]['field']}: {problems[0]['message']}.", details=problems)
+
+
+_JINJA_GLOBALS = frozenset(DEFAULT_NAMESPACE)  # range, dict, ...: always there, never a variable to give
+
+
+def missing_variables(fields: Mapping[str, str | None], variables: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per field lacking some, the variables its template reads that ``variables`` does not give (sorted)."""
+    missing: dict[str, list[str]] = {}
+    for name, source in fields.items():
+        absent = templating.referenced_names(source or "") - _JINJA_GLOBALS - set(variables)
+        if absent:
+            missing[name] = sorted(absent)
+    return missing
+
+
+def require_variables(fields: Mapping[str, str | None], variables: Mapping[str, Any], *, where: str,
+                      field_prefix: str = "") -> None:
+    """Raise ``ValidationFailed`` naming every variable the fields read that ``variables`` lacks.
+
+    ``where`` says where they belong ("sample_variables", "variables"), for the message and each detail's field.
+    """
+    missing = missing_variables(fields, variables)
+    if not missing:
+        return
+    names = sorted({n for absent in missing.values() for n in absent})
+    uses = "; ".join(f"{field_prefix}{field} uses {', '.join(absent)}" for field, absent in missing.items())
+    raise errors.ValidationFailed(
+        f"{where}: missing {', '.join(names)} ({uses}); give {'it' if len(names) == 1 else 'them'} in {where}.",
+        details=[{"field": f"{where}.{n}", "message": f"missing: {field_prefix}{field} uses it"}
+                 for field, absent in missing.items() for n in absent])
 
 
 def render_fields(fields: Mapping[str, str | None], variables: Mapping[str, Any], *,

@@ -72,6 +72,8 @@ class RejectedRecipient(BaseModel):
 
 
 class BulkSummary(BaseModel):
+    id: uuid.UUID = Field(description="This bulk send: GET .../notifications/bulk/{id} follows its deliveries. "
+                                      "A repeated call with the same idempotency key has the same id.")
     requested: int
     queued: int = Field(description="Recorded and waiting to be sent, including those held for a digest.")
     held_for_digest: int = Field(default=0, description="Of the queued: held for the recipient's digest.")
@@ -79,6 +81,22 @@ class BulkSummary(BaseModel):
     failed: int = Field(description="Recorded but not sent (recipient opted out).")
     rejected: int = Field(description="Not recorded: not an address of this channel.")
     rejected_examples: list[RejectedRecipient] = Field(default_factory=list, description="The first 100.")
+
+
+class BulkProgress(BaseModel):
+    """Where a bulk send's deliveries are now, counted from their rows."""
+
+    id: uuid.UUID
+    channel: str
+    total: int = Field(description="Notifications the bulk send recorded (one delivery each).")
+    queued: int = Field(description="Waiting to be sent (due, retrying later, or held for a digest).")
+    held_for_digest: int = Field(description="Of the queued: held for the recipient's digest.")
+    sending: int
+    sent: int
+    failed: int = Field(description="Refused for good (a permanent error, or the recipient opted out).")
+    dead: int = Field(description="Gave up after the last retry.")
+    digested: int = Field(description="Batched into a digest that has not gone out yet.")
+    done: bool = Field(description="Nothing is queued, sending or digested any more.")
 
 
 class DeliveryPublic(BaseModel):
@@ -96,6 +114,8 @@ class DeliveryPublic(BaseModel):
     started_at: datetime | None
     sent_at: datetime | None
     finished_at: datetime | None
+    run_id: uuid.UUID | None = Field(default=None, description="The workflow run that sent it (/runs/{run_id}).")
+    node_id: str | None = Field(default=None, description="The node of that run that sent it.")
 
 
 class NotificationPublic(BaseModel):

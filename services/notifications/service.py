@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +30,7 @@ from services.notifications.channels.base import Channel, InvalidRecipient
 from services.notifications.dispatch import DeliveryQueue, get_delivery_queue
 from services.notifications.lookup import ChannelLookup, registry_channel
 from services.notifications.schemas import (
+    BulkProgress,
     BulkRequest,
     BulkSummary,
     DeliveryPublic,
@@ -46,6 +47,7 @@ from services.notifications.schemas import (
 
 IN_APP = "in_app"
 BULK_CHUNK = 500
+BULK_IDS = uuid.UUID("5b0f1c2e-7d4a-4c1e-9a3f-2e8d6b1a0c47")  # namespace of the ids of keyed bulk sends
 
 
 def _channel(name: str, channels: ChannelLookup) -> Channel:
@@ -66,8 +68,10 @@ async def _render(content: MessageContent, session: AsyncSession) -> rendering.R
         raise errors.ValidationFailed(
             f"template: {template.name!r} is a {template.channel} template, not {content.channel}.",
             details=[{"field": "template.name", "message": f"written for {template.channel}"}])
-    return rendering.compose(template.subject, template.body, template.html,
-                             {**template.sample_variables, **content.variables}, prefix="template.",
+    # The sample variables are the editor's examples, never stand-ins for what a send leaves out.
+    rendering.require_variables({"subject": template.subject, "body": template.body, "html": template.html},
+                                content.variables, where="variables", field_prefix=f"template {template.name!r} ")
+    return rendering.compose(template.subject, template.body, template.html, content.variables, prefix="template.",
                              template_name=template.name, template_version=template.version)
 
 
@@ -146,7 +150,7 @@ def notification_row(channel: str, recipient: str, user_id: uuid.UUID | None, ke
             "category": request.category, "priority": request.priority, "subject": content.subject,
             "body": content.body, "html": content.html, "template_name": content.template_name,
             "template_version": content.template_version, "variables": request.variables, "idempotency_key": key,
-            "run_id": context.run_id, "node_id": context.node_id,
+            "run_id": context.run_id, "node_id": context.node_id, "bulk_id": None,
             "created_by": actor.id if actor is not None else None, "created_at": utcnow(), "delivered_at": None,
             "read_at": None, "archived_at": None}
 
@@ -228,8 +232,10 @@ async def bulk(actor: User, request: BulkRequest, *, session: AsyncSession, chan
     channel = _channel(request.channel, channels)
     content = await _render(request, session)
     context = SendContext()
-    summary = BulkSummary(requested=len(request.recipients), queued=0, held_for_digest=0, duplicates=0, failed=0,
-                          rejected=0)
+    bulk_id = (uuid.uuid5(BULK_IDS, f"{actor.id}:{channel.name}:{request.idempotency_key}") if request.idempotency_key
+               else uuid.uuid4())
+    summary = BulkSummary(id=bulk_id, requested=len(request.recipients), queued=0, held_for_digest=0, duplicates=0,
+                          failed=0, rejected=0)
     for start in range(0, len(request.recipients), BULK_CHUNK):
         chunk = [r.strip() for r in request.recipients[start:start + BULK_CHUNK]]
         users = await _users_by_address(chunk, session)
@@ -249,7 +255,8 @@ async def bulk(actor: User, request: BulkRequest, *, session: AsyncSession, chan
                 summary.duplicates += 1
                 continue
             seen.add(key)
-            rows.append(notification_row(channel.name, recipient, user_id, key, content, request, context, actor))
+            row = notification_row(channel.name, recipient, user_id, key, content, request, context, actor)
+            rows.append(row | {"bulk_id": bulk_id})
         decisions = await preferences.decide_many({r["user_id"] for r in rows if r["user_id"]},
                                                   category=request.category, channel=channel.name,
                                                   priority=request.priority, session=session)
@@ -266,6 +273,28 @@ async def bulk(actor: User, request: BulkRequest, *, session: AsyncSession, chan
         if due:
             await (queue or get_delivery_queue()).wake(due)
     return summary
+
+
+async def bulk_progress(actor: User, bulk_id: uuid.UUID, *, session: AsyncSession) -> BulkProgress:
+    """A bulk send's deliveries counted by status: admins see any bulk, others the ones they sent."""
+    require(actor.role, Permission.SEND_NOTIFICATIONS)
+    held = (col(Delivery.status) == DeliveryStatus.QUEUED) & col(Delivery.next_attempt_at).is_(None)
+    query = (select(Notification.channel, Delivery.status, func.count(), func.sum(case((held, 1), else_=0)))
+             .join(Delivery, col(Delivery.notification_id) == col(Notification.id))
+             .where(col(Notification.bulk_id) == bulk_id).group_by(col(Notification.channel), col(Delivery.status)))
+    if not allows(actor.role, Permission.ADMINISTER):
+        query = query.where(col(Notification.created_by) == actor.id)
+    rows = (await session.exec(query)).all()
+    if not rows:
+        raise errors.NotFound("There is no such bulk send (or it is not yours).")
+    counts = {status: int(count) for _channel, status, count, _held in rows}
+    pending = sum(counts.get(s, 0) for s in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DIGESTED))
+    held_count = sum(int(held_in_group or 0) for *_group, held_in_group in rows)
+    return BulkProgress(id=bulk_id, channel=rows[0][0], total=sum(counts.values()),
+                        queued=counts.get(DeliveryStatus.QUEUED, 0), held_for_digest=held_count,
+                        sending=counts.get(DeliveryStatus.SENDING, 0), sent=counts.get(DeliveryStatus.SENT, 0),
+                        failed=counts.get(DeliveryStatus.FAILED, 0), dead=counts.get(DeliveryStatus.DEAD, 0),
+                        digested=counts.get(DeliveryStatus.DIGESTED, 0), done=pending == 0)
 
 
 async def _get_visible(actor: User, notification_id: uuid.UUID, session: AsyncSession) -> Notification:
@@ -285,7 +314,9 @@ async def get(actor: User, notification_id: uuid.UUID, *, session: AsyncSession)
     public["status"] = deliveries[-1].status if deliveries else None
     return NotificationDetail(**public, variables=notification.variables,
                               idempotency_key=notification.idempotency_key,
-                              deliveries=[DeliveryPublic.model_validate(d) for d in deliveries])
+                              deliveries=[DeliveryPublic.model_validate(d).model_copy(update={
+                                  "run_id": notification.run_id, "node_id": notification.node_id})
+                                  for d in deliveries])
 
 
 async def history(actor: User, filters: HistoryFilter, *, session: AsyncSession) -> NotificationsPublic:

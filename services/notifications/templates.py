@@ -1,4 +1,9 @@
-"""Named, versioned notification templates: saving a change adds a version; old versions stay readable."""
+"""Named, versioned notification templates: saving a change adds a version; old versions stay readable.
+
+Saving checks that the channel is registered and that every variable the subject, body and HTML read is
+declared in ``sample_variables`` (with an example value, which the preview uses); a send with the template
+must then give each of them (``services.notifications.service``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
 from services.notifications import rendering
 from services.notifications.channels.base import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
+from services.notifications.channels.registry import CHANNELS
+from services.notifications.lookup import ChannelLookup, registry_channel
 
 
 class TemplateWrite(BaseModel):
@@ -58,9 +65,22 @@ class PreviewPublic(BaseModel):
     html: str | None
 
 
-def _validate(data: TemplateWrite) -> None:
-    """Syntax of every field, then a render with the sample variables, so a saved template renders."""
-    rendering.render_fields({"subject": data.subject, "body": data.body, "html": data.html}, data.sample_variables)
+def _fields(data: TemplateWrite) -> dict[str, str | None]:
+    return {"subject": data.subject, "body": data.body, "html": data.html}
+
+
+def _validate(data: TemplateWrite, channels: ChannelLookup) -> None:
+    """A registered channel; the syntax of every field; every variable they read declared in the sample
+    variables; then a render with those, so a saved template renders."""
+    try:
+        channels(data.channel)
+    except (LookupError, errors.DomainError) as exc:
+        raise errors.ValidationFailed(
+            f"channel: there is no notification channel {data.channel!r}; use one of {', '.join(CHANNELS)}.",
+            details=[{"field": "channel", "message": "unknown channel"}]) from exc
+    rendering.check_fields(_fields(data))
+    rendering.require_variables(_fields(data), data.sample_variables, where="sample_variables")
+    rendering.render_fields(_fields(data), data.sample_variables)
 
 
 async def get(name: str, *, session: AsyncSession, version: int | None = None) -> NotificationTemplate:
@@ -85,9 +105,10 @@ async def get_all(*, session: AsyncSession) -> list[NotificationTemplate]:
     return list((await session.exec(query.order_by(col(NotificationTemplate.name)))).all())
 
 
-async def create(actor: User, data: TemplateCreate, *, session: AsyncSession) -> NotificationTemplate:
+async def create(actor: User, data: TemplateCreate, *, session: AsyncSession,
+                 channels: ChannelLookup = registry_channel) -> NotificationTemplate:
     require(actor.role, Permission.SEND_NOTIFICATIONS)
-    _validate(data)
+    _validate(data, channels)
     existing = (await session.exec(select(NotificationTemplate.id).where(
         col(NotificationTemplate.name) == data.name).limit(1))).first()
     if existing is not None:
@@ -100,11 +121,12 @@ async def create(actor: User, data: TemplateCreate, *, session: AsyncSession) ->
     return template
 
 
-async def update(actor: User, name: str, data: TemplateWrite, *, session: AsyncSession) -> NotificationTemplate:
+async def update(actor: User, name: str, data: TemplateWrite, *, session: AsyncSession,
+                 channels: ChannelLookup = registry_channel) -> NotificationTemplate:
     """Save ``data`` as the next version of ``name``."""
     require(actor.role, Permission.SEND_NOTIFICATIONS)
     current = await get(name, session=session)
-    _validate(data)
+    _validate(data, channels)
     template = NotificationTemplate(**data.model_dump(), name=name, version=current.version + 1, created_by=actor.id)
     session.add(template)
     record_audit(session, "template_updated", actor_id=actor.id, target=f"template:{name}",
@@ -124,5 +146,8 @@ async def delete_all_versions(actor: User, name: str, *, session: AsyncSession) 
 def preview(data: TemplatePreview) -> PreviewPublic:
     """Render without saving (the editor's live preview)."""
     variables = data.variables if data.variables is not None else data.sample_variables
-    out = rendering.render_fields({"subject": data.subject, "body": data.body, "html": data.html}, variables)
+    rendering.check_fields(_fields(data))
+    rendering.require_variables(_fields(data), variables,
+                                where="variables" if data.variables is not None else "sample_variables")
+    out = rendering.render_fields(_fields(data), variables)
     return PreviewPublic(subject=out["subject"] or "", body=out["body"] or "", html=out["html"])

@@ -104,6 +104,33 @@ async def test_bulk_reports_queued_duplicate_and_rejected_counts_and_a_repeat_re
     assert (await live.post(f"{N}/bulk", headers=viewer, json=body)).status_code == 403
 
 
+async def test_a_bulk_sends_progress_counts_its_deliveries_by_status_for_its_sender_and_admins(
+        live: httpx.AsyncClient, in_process_queue: InProcessDeliveryQueue) -> None:
+    editor = await account(live, "editor@example.com", Role.EDITOR)
+    admin = await account(live, "admin@example.com", Role.ADMIN)
+    other_editor = await account(live, "editor2@example.com", Role.EDITOR)
+    viewer = await account(live, "viewer@example.com", Role.VIEWER)
+    opted_out = await account(live, "quiet@example.com", Role.VIEWER)
+    assert (await live.put(f"{N}/preferences", headers=opted_out, json={
+        "rules": [{"category": "*", "channel": "in_app", "enabled": False}]})).status_code == 200
+    body = {"channel": "in_app", "subject": "Release", "message": "v2 is out", "idempotency_key": "release-2",
+            "recipients": ["viewer@example.com", "editor2@example.com", "quiet@example.com"]}
+    summary = (await live.post(f"{N}/bulk", headers=editor, json=body)).json()
+    await in_process_queue.drain()
+
+    progress = await live.get(f"{N}/bulk/{summary['id']}", headers=editor)
+
+    assert progress.status_code == 200, progress.text
+    assert progress.json() == {"id": summary["id"], "channel": "in_app", "total": 3, "queued": 0, "held_for_digest": 0,
+                               "sending": 0, "sent": 2, "failed": 1, "dead": 0, "digested": 0, "done": True}
+    assert (await live.post(f"{N}/bulk", headers=editor, json=body)).json()["id"] == summary["id"]  # a resume
+    assert (await live.get(f"{N}/bulk/{summary['id']}", headers=admin)).json()["sent"] == 2
+    assert (await live.get(f"{N}/bulk/{summary['id']}", headers=other_editor)).status_code == 404
+    assert (await live.get(f"{N}/bulk/{summary['id']}", headers=viewer)).status_code == 403
+    assert (await live.get(f"{N}/bulk/{uuid.uuid4()}", headers=admin)).status_code == 404
+    assert (await live.get(f"{N}/bulk/not-an-id", headers=admin)).status_code == 422
+
+
 async def test_retry_requeues_only_failed_or_dead_deliveries(
         live: httpx.AsyncClient, in_process_queue: InProcessDeliveryQueue) -> None:
     editor = await account(live, "editor@example.com", Role.EDITOR)
@@ -154,6 +181,18 @@ async def test_templates_crud_versions_preview_and_syntax_errors_name_the_field(
     assert preview.json() == {"subject": "Hi Grace", "body": "42 items", "html": None}, preview.text
     bad_preview = await live.post(f"{T}/preview", headers=viewer, json={"channel": "in_app", "body": "{% if %}"})
     assert bad_preview.status_code == 422 and bad_preview.json()["error"]["details"][0]["field"] == "body"
+    undeclared = await live.put(f"{T}/welcome", headers=editor, json={"channel": "in_app", "body": "Hi {{ nmae }}",
+                                                                       "sample_variables": {"name": "Ada"}})
+    assert undeclared.status_code == 422, undeclared.text
+    assert undeclared.json()["error"]["message"].startswith("sample_variables: missing nmae (body uses nmae)")
+    assert undeclared.json()["error"]["details"][0]["field"] == "sample_variables.nmae"
+    unknown = await live.post(T, headers=editor, json={**body, "name": "pigeon-post", "channel": "pigeon"})
+    assert unknown.status_code == 422 and unknown.json()["error"]["details"][0]["field"] == "channel", unknown.text
+    no_name = await live.post(f"{N}/send", headers=editor, json={"channel": "in_app", "recipient": "viewer@example.com",
+                                                                  "template": {"name": "welcome"}})
+    assert no_name.status_code == 422, no_name.text
+    assert "missing name" in no_name.json()["error"]["message"]
+    assert no_name.json()["error"]["details"][0]["field"] == "variables.name"
     await _inbox_item(live, editor, in_process_queue, subject="", message="", template={"name": "welcome"},
                       variables={"name": "Lin"})
     item = (await live.get("/api/v3/inbox", headers=viewer)).json()["data"][0]

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.smtp_server import FakeSMTPServer
 from tests.infra import IN_CI
 from tests.processes import app_start_failure, free_port, start_prod_app, stop_process_group
 
@@ -44,7 +45,14 @@ def fake_openai() -> Iterator[FakeOpenAIServer]:
 
 
 @pytest.fixture(scope="package")
-def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
+def fake_smtp() -> Iterator[FakeSMTPServer]:
+    """A loopback SMTP relay the app's email channel sends to (tests program refusals on it)."""
+    with FakeSMTPServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def app_url(fake_openai: FakeOpenAIServer, fake_smtp: FakeSMTPServer) -> Iterator[str]:
     """`reflex run --env prod` on a free port with its own empty data folder, stopped at the end."""
     require_chromium()
     port = free_port()
@@ -52,7 +60,8 @@ def app_url(fake_openai: FakeOpenAIServer) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")}
     env.update({"DWC_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
                 "OPENAI_API_KEY": "sk-e2e-fake", "OPENAI_BASE_URL": fake_openai.base_url,
-                "BUILDER_AUTOSAVE_SECONDS": "20", **UNUSED_SECRETS})
+                "BUILDER_AUTOSAVE_SECONDS": "20", "SMTP_HOST": fake_smtp.host, "SMTP_PORT": str(fake_smtp.port),
+                "SMTP_FROM": "Workflows <workflows@e2e.example.com>", "SMTP_STARTTLS": "false", **UNUSED_SECRETS})
     log_path = data_dir / "server.log"
     server = start_prod_app(port, env, log_path)
     url = f"http://localhost:{port}"

@@ -1,18 +1,22 @@
 """The notification center in real Chromium: a notification sent through the API reaches another signed-in
-browser's bell and inbox without a reload, read marks move the count, the admin's Sent tab shows the delivery,
-the template editor previews as you type, and the preferences form saves."""
+browser's bell and inbox without a reload, read marks move the count, the admin's Sent tab shows the delivery
+and retries a failed one, a notification sent by a run links to that run and node, the template editor previews
+as you type, and the preferences form saves."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
+from tests.e2e.helpers import admin_api, create_workflow
+from tests.fakes.smtp_server import FakeSMTPServer
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "amber-falcon-lantern-42"
@@ -221,3 +225,64 @@ def test_the_preferences_form_turns_the_digest_on_per_channel(page: Page, app_ur
     saved = httpx.get(f"{app_url}{API}/advanced/notifications/preferences", timeout=30,
                       headers={"Authorization": f"Bearer {_token(app_url, member, PASSWORD)}"}).json()
     assert not any(rule["digest"] for rule in saved["rules"])
+
+
+def test_a_failed_email_in_the_sent_tab_is_retried_and_then_sent(page: Page, app_url: str,
+                                                                  fake_smtp: FakeSMTPServer) -> None:
+    subject = f"Invoice batch {uuid.uuid4().hex[:6]}"
+    fake_smtp.refuse_next(550, "5.1.1 Mailbox unavailable", at="rcpt")  # permanent: failed, no automatic retry
+    with admin_api(app_url) as api:
+        sent = api.post("/advanced/notifications/send", json={"channel": "email", "recipient": "ap@example.com",
+                                                               "subject": subject, "message": "Batch attached."})
+        assert sent.status_code == 202, sent.text
+        notification = f"/advanced/notifications/{sent.json()['notification_id']}"
+        _wait_for(lambda: api.get(notification).json()["deliveries"][0]["status"] == "failed")
+
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto("/inbox")
+    page.get_by_role("tab", name="Sent").click()
+    row = page.get_by_role("tabpanel", name="Sent").get_by_role("row").filter(has_text=subject)
+    expect(row).to_contain_text("failed")
+    row.get_by_role("button", name="Retry").click()
+    expect(page.get_by_role("status")).to_contain_text("Queued again")
+
+    _wait_for(lambda: any(mail.message["Subject"] == subject for mail in fake_smtp.received))
+    page.reload()
+    page.get_by_role("tab", name="Sent").click()
+    expect(row).to_contain_text("sent")
+    expect(row).not_to_contain_text("failed")
+    expect(row.get_by_role("button", name="Retry")).to_have_count(0)
+
+
+def test_a_notification_from_a_run_links_to_the_run_and_its_node(page: Page, app_url: str) -> None:
+    subject = f"Run note {uuid.uuid4().hex[:6]}"
+    graph = {"nodes": [{"id": "in", "type": "input", "config": {}},
+                       {"id": "tell", "type": "notify", "config": {"subject": subject, "message": "Done."}}],
+             "edges": [{"source": "in", "target": "tell"}]}
+    with admin_api(app_url) as api:
+        workflow_id = create_workflow(api, f"Notify {uuid.uuid4().hex[:6]}", graph)
+        run = api.post(f"/workflows/{workflow_id}/execute", json={"wait": True})
+        assert run.status_code == 200 and run.json()["status"] == "succeeded", run.text
+    run_id = run.json()["id"]
+
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    _open_inbox(page)
+    item = page.get_by_role("list", name="Notifications").get_by_role("listitem").filter(has_text=subject)
+    link = item.get_by_role("link", name=f"from run {run_id} · node tell")
+    expect(link).to_have_attribute("href", f"/runs/{run_id}")
+    page.get_by_role("tab", name="Sent").click()
+    sent_row = page.get_by_role("tabpanel", name="Sent").get_by_role("row").filter(has_text=subject)
+    expect(sent_row).to_contain_text("node tell")
+    expect(sent_row.get_by_role("link")).to_have_attribute("href", f"/runs/{run_id}")
+
+    page.get_by_role("tab", name=re.compile("^Inbox")).click()
+    link.click()
+    expect(page).to_have_url(re.compile(f"/runs/{run_id}$"))
+    expect(page.get_by_role("heading", name=f"Run {run_id}")).to_be_visible()
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.2)

@@ -1,6 +1,7 @@
 """A loopback SMTP server (aiosmtpd) that keeps every message it accepts, for the email channel to really send to.
 
-``refuse_next(code, text, at=)`` answers the next RCPT or DATA command with an SMTP error reply;
+``refuse_next(code, text, at=)`` answers the next RCPT or DATA command with an SMTP error reply (a message
+refused at DATA is kept in ``refused``, so a test can compare it with the retry that was accepted);
 ``delay_next(seconds)`` makes the next DATA wait before answering.
 """
 
@@ -46,12 +47,14 @@ class _Handler:
         delay = self._server._take_delay()
         if delay:
             await asyncio.sleep(delay)
-        refusal = self._server._take_refusal("data")
-        if refusal is not None:
-            return refusal
         parsed = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
-        self._server.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        mail = ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), parsed)
+        refusal = self._server._take_refusal("data")
+        if refusal is not None:
+            self._server.refused.append(mail)
+            return refusal
+        self._server.received.append(mail)
         return "250 Message accepted for delivery"
 
 
@@ -62,6 +65,7 @@ class FakeSMTPServer:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.received: list[ReceivedMail] = []
+        self.refused: list[ReceivedMail] = []
         self._refusals: deque[tuple[Stage, str]] = deque()
         self._delays: deque[float] = deque()
         self._lock = threading.Lock()
@@ -80,6 +84,7 @@ class FakeSMTPServer:
     def reset(self) -> None:
         with self._lock:
             self.received.clear()
+            self.refused.clear()
             self._refusals.clear()
             self._delays.clear()
 

@@ -73,7 +73,7 @@ async def test_wait_for_send_slot_reserves_in_redis_when_it_is_configured(shared
         await rate_limits.wait_for_send_slot(CHANNEL)
     assert 0.3 <= await rate_limits.reserve_shared_slot(CHANNEL, 2.0) <= 0.5  # the burst was taken in Redis
     bucket = rate_limits._buckets("email=2/s")[CHANNEL]
-    assert bucket.tokens == bucket.capacity  # the process bucket was not used
+    assert bucket.tat == 0.0  # the process schedule was not used
 
 
 async def test_with_redis_unreachable_the_process_bucket_limits_alone_and_redis_is_retried_later(
@@ -84,10 +84,32 @@ async def test_with_redis_unreachable_the_process_bucket_limits_alone_and_redis_
     try:
         await rate_limits.wait_for_send_slot(CHANNEL)
         bucket = rate_limits._buckets("email=2/s")[CHANNEL]
-        assert bucket.tokens == pytest.approx(bucket.capacity - 1, abs=0.05)
+        assert bucket.tat > 0  # the slot was taken in this process
         assert rate_limits._shared.retry_at > 0  # the next sends skip Redis instead of timing out each
         await rate_limits.wait_for_send_slot("sms")  # no limit for sms: at once, Redis not asked
     finally:
         await close_redis()
         rate_limits._shared.retry_at = 0.0
         rate_limits._buckets.cache_clear()
+
+
+def test_a_local_slot_further_than_max_wait_is_not_reserved() -> None:
+    schedule = rate_limits.LocalSchedule(rate=1.0, capacity=1.0)
+    assert schedule.reserve() == 0.0
+    taken = schedule.tat
+    assert schedule.reserve(max_wait=0.5) == pytest.approx(-1.0, abs=0.05)  # a second away: refused
+    assert schedule.tat == taken
+    assert schedule.reserve() == pytest.approx(1.0, abs=0.05)  # the refused one took nothing
+
+
+async def test_a_shared_slot_further_than_max_wait_is_not_reserved(shared: str) -> None:
+    assert await rate_limits.reserve_shared_slot(CHANNEL, 1.0) == 0.0
+    assert await rate_limits.reserve_shared_slot(CHANNEL, 1.0, max_wait=0.5) == pytest.approx(-1.0, abs=0.05)
+    assert await rate_limits.reserve_shared_slot(CHANNEL, 1.0) == pytest.approx(1.0, abs=0.05)
+
+
+async def test_wait_for_send_slot_answers_how_long_instead_of_waiting_past_max_wait(env: SetEnv) -> None:
+    env(NOTIFY_RATE_LIMITS="email=1/m")
+    assert await rate_limits.wait_for_send_slot(CHANNEL, max_wait=1.0) is None  # the burst: at once
+    retry_in = await rate_limits.wait_for_send_slot(CHANNEL, max_wait=1.0)
+    assert retry_in is not None and 59.0 <= retry_in <= 60.0

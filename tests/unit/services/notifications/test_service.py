@@ -166,10 +166,10 @@ async def test_templates_render_and_a_syntax_error_names_the_field(editor: User,
     async with open_session() as session:
         await templates.create(editor, templates.TemplateCreate(
             name="welcome", channel="scripted", subject="Hi {{ name }}", body="Welcome, {{ name }}!",
-            sample_variables={"name": "Ada"}), session=session)
+            sample_variables={"name": "Ada"}), session=session, channels=channels)
         with pytest.raises(errors.ValidationFailed) as refused:
             await templates.update(editor, "welcome", templates.TemplateWrite(
-                channel="scripted", body="Hi {{ name "), session=session)
+                channel="scripted", body="Hi {{ name "), session=session, channels=channels)
     assert refused.value.details[0]["field"] == "body"
     result = await send(editor, channels, queue, subject="", message="", template=TemplateRef(name="welcome"),
                         variables={"name": "Grace"})
@@ -252,3 +252,44 @@ async def test_a_notify_node_in_a_run_sends_in_app_to_the_runs_creator(editor: U
     item = page.data[0]
     assert (item.run_id, item.node_id, item.subject) == (run.id, "tell", "Done {{7}}")
     assert item.body == f"Run {run.id} finished"
+    async with open_session() as session:
+        sent = await notifications.get(editor, item.id, session=session)
+    assert [(d.run_id, d.node_id, d.status) for d in sent.deliveries] == [(run.id, "tell", DeliveryStatus.SENT)]
+
+
+async def test_a_template_reading_an_undeclared_variable_or_on_an_unknown_channel_is_refused_on_save(
+        editor: User, channels: Any) -> None:
+    async with open_session() as session:
+        with pytest.raises(errors.ValidationFailed) as undeclared:
+            await templates.create(editor, templates.TemplateCreate(
+                name="invoice", channel="scripted", subject="Invoice for {{ customer.name }}",
+                body="{% for line in lines %}{{ line }}{% endfor %} total {{ total }}",
+                sample_variables={"lines": ["a"]}), session=session, channels=channels)
+        assert undeclared.value.message.startswith("sample_variables: missing customer, total")
+        assert "body uses total" in undeclared.value.message and "subject uses customer" in undeclared.value.message
+        assert {d["field"] for d in undeclared.value.details} == {"sample_variables.customer",
+                                                                  "sample_variables.total"}
+        with pytest.raises(errors.ValidationFailed) as unknown:
+            await templates.create(editor, templates.TemplateCreate(name="x", channel="pigeon", body="Hi"),
+                                   session=session, channels=channels)
+        assert unknown.value.details == [{"field": "channel", "message": "unknown channel"}]
+        # what the template defines itself (set, loop names) and Jinja's own globals are not variables to give
+        saved = await templates.create(editor, templates.TemplateCreate(
+            name="counted", channel="scripted",
+            body="{% set n = 2 %}{% for i in range(n) %}{{ i }}{{ sep }}{% endfor %}",
+            sample_variables={"sep": ","}), session=session, channels=channels)
+        assert saved.version == 1
+
+
+async def test_a_template_send_missing_a_variable_names_it_instead_of_using_the_sample(
+        editor: User, channels: Any, queue: CountingQueue, scripted: ScriptedChannel) -> None:
+    async with open_session() as session:
+        await templates.create(editor, templates.TemplateCreate(
+            name="greet", channel="scripted", subject="Hi {{ name }}", body="{{ greeting }}, {{ name }}!",
+            sample_variables={"name": "Ada", "greeting": "Hello"}), session=session, channels=channels)
+    with pytest.raises(errors.ValidationFailed) as missing:
+        await send(editor, channels, queue, subject="", message="", template=TemplateRef(name="greet"),
+                   variables={"greeting": "Hey"})
+    assert missing.value.message.startswith("variables: missing name (template 'greet' subject uses name")
+    assert [d["field"] for d in missing.value.details] == ["variables.name", "variables.name"]
+    assert len(await deliveries()) == 0
