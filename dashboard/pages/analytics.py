@@ -96,7 +96,7 @@ def _charts() -> rx.Component:
                        chart_id="chart-cost", empty="No AI spend in this period."),
             chart_card("Notification deliveries", S.deliveries_chart, S.has_chart["deliveries"], icon="send",
                        chart_id="chart-deliveries", empty="No notifications were delivered in this period.",
-                       hint="Attempts per channel and outcome (all workflows)."),
+                       hint="Attempts per channel and outcome (for one workflow: its runs' notifications)."),
             chart_card("Active users", S.heatmap_chart, S.has_chart["heatmap"], icon="users",
                        chart_id="chart-heatmap", empty="Nobody was active in this period.",
                        hint="Distinct users per weekday and hour (UTC)."),
