@@ -71,8 +71,10 @@ def _report_schedule() -> rx.Component:
         rx.text("The summary, top insights and key figures, by email and in your inbox at 07:00 UTC.", size="2",
                 color=rx.color("gray", 11)),
         rx.hstack(
-            rx.select(list(REPORT_CHOICES), value=S.report_frequency, on_change=S.set_report_frequency,
-                      aria_label="Report frequency"),
+            rx.select.root(  # the label on the trigger: the high-level rx.select leaves the combobox unnamed
+                rx.select.trigger(aria_label="Report frequency"),
+                rx.select.content(*(rx.select.item(choice, value=choice) for choice in REPORT_CHOICES)),
+                value=S.report_frequency, on_change=S.set_report_frequency),
             rx.cond(S.report_next != "", rx.text("Next: ", S.report_next, size="1", color=rx.color("gray", 10))),
             align="center", spacing="3"),
         rx.cond(S.report_notice != "", rx.text(S.report_notice, size="1", color=rx.color("green", 11),
@@ -96,7 +98,7 @@ def _charts() -> rx.Component:
                        chart_id="chart-cost", empty="No AI spend in this period."),
             chart_card("Notification deliveries", S.deliveries_chart, S.has_chart["deliveries"], icon="send",
                        chart_id="chart-deliveries", empty="No notifications were delivered in this period.",
-                       hint="Attempts per channel and outcome (all workflows)."),
+                       hint="Attempts per channel and outcome (for one workflow: its runs' notifications)."),
             chart_card("Active users", S.heatmap_chart, S.has_chart["heatmap"], icon="users",
                        chart_id="chart-heatmap", empty="Nobody was active in this period.",
                        hint="Distinct users per weekday and hour (UTC)."),

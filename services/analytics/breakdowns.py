@@ -138,9 +138,11 @@ async def success_by_workflow(window: Window, *, workflow_id: int | None = None,
     return result
 
 
-async def deliveries_by_channel(window: Window, *, engine: AsyncEngine | None = None) -> list[DeliveryCount]:
-    """Delivery attempts per channel and outcome (``sent``, ``failed``/``dead``, ``queued`` for a retry)."""
-    src = rollup_source((window,), NOTIFY_TYPES, None, "channel").c
+async def deliveries_by_channel(window: Window, *, workflow_id: int | None = None,
+                                engine: AsyncEngine | None = None) -> list[DeliveryCount]:
+    """Delivery attempts per channel and outcome (``sent``, ``failed``/``dead``, ``queued`` for a retry); with
+    ``workflow_id``, those of the notifications its runs sent (the recorder attributes them through the run)."""
+    src = rollup_source((window,), NOTIFY_TYPES, workflow_id, "channel").c
     query = (select(src.channel, src.status, func.sum(src.events)).group_by(src.channel, src.status)
              .order_by(src.channel, src.status))
     async with (engine or get_engine()).connect() as conn:

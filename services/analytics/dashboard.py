@@ -79,7 +79,7 @@ async def load_dashboard(actor: User, time_range: TimeRange = "week", *, workflo
                                             workflow_id=workflow_id),
         ai_cost_by_provider=await timeseries("ai_cost_usd", bucket=bucket, window=window, group_by="provider",
                                              workflow_id=workflow_id),
-        deliveries=[] if workflow_id is not None else await deliveries_by_channel(window),
+        deliveries=await deliveries_by_channel(window, workflow_id=workflow_id),
         active_users=await activity_heatmap(window, workflow_id=workflow_id),
         insights=visible_insights(await compute_insights(now=now), hidden),
         workflows=[choice for choice in await workflow_choices() if choice.id not in hidden],

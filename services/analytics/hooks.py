@@ -64,7 +64,8 @@ async def record_run_finished(run_id: uuid.UUID, workflow_id: int, status: RunSt
 
 
 def record_ai_call(entry: UsageEntry, context: CallContext) -> None:
-    """The call that answered, plus a failed call for each provider that was tried before it."""
+    """The call that answered, plus a failed call for each provider that was tried before it (a run's call gets
+    the run's workflow when the batch is written)."""
     for failed in entry.fallback_from:
         record_event(EventType.AI_CALL, user_id=context.user_id, run_id=context.run_id, node_id=context.node_id,
                      provider=failed[:30], status="failed", payload={"operation": entry.operation})
@@ -78,7 +79,8 @@ def record_ai_call(entry: UsageEntry, context: CallContext) -> None:
 
 def record_delivery(delivery: Delivery, status: DeliveryStatus, *, user_id: uuid.UUID | None = None,
                     reason: str | None = None) -> None:
-    """One delivery attempt's outcome: sent, or failed (``queued`` again when it will be retried)."""
+    """One delivery attempt's outcome: sent, or failed (``queued`` again when it will be retried). The run and
+    workflow of a notification a run sent are filled in when the batch is written."""
     sent = str(status) == "sent"
     record_event(EventType.NOTIFICATION_SENT if sent else EventType.NOTIFICATION_FAILED, user_id=user_id,
                  channel=delivery.channel[:30], status=str(status), value=float(delivery.attempts),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.analytics import AnalyticsEvent, EventType
 from models.base import utcnow
+from models.notification import Notification
 from models.run import Run, Step, StepStatus
 from services.analytics.rollup import upsert_rollup
 from services.db import get_engine
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 EVENTS: Table = AnalyticsEvent.__table__  # type: ignore[attr-defined]
 RUNS: Table = Run.__table__  # type: ignore[attr-defined]
 STEPS: Table = Step.__table__  # type: ignore[attr-defined]
+NOTIFICATIONS: Table = Notification.__table__  # type: ignore[attr-defined]
+_NOTIFY_TYPES = (EventType.NOTIFICATION_SENT.value, EventType.NOTIFICATION_FAILED.value)
 COLUMNS = tuple(column.name for column in EVENTS.columns if column.name != "id")
 _FINISHED_STEPS = (StepStatus.SUCCEEDED.value, StepStatus.FAILED.value, StepStatus.SKIPPED.value,
                    StepStatus.CANCELLED.value)
@@ -148,10 +152,11 @@ class EventRecorder:
 
 
 async def insert_events(rows: list[Row]) -> None:
-    """One bulk INSERT of ``rows`` (run events completed from the runs table, plus their steps), and the
-    hourly rollups brought up to date in the same transaction."""
+    """One bulk INSERT of ``rows`` (run events completed from the runs table, plus their steps; events a run
+    made given its workflow), and the hourly rollups brought up to date in the same transaction."""
     async with get_engine().begin() as conn:
         rows = rows + await _complete_run_events(conn, rows)
+        await _attribute_to_workflows(conn, rows)
         rows = [{name: row.get(name) for name in COLUMNS} for row in rows]
         await conn.execute(insert(EVENTS), rows)
         await upsert_rollup(conn, rows)  # same transaction: the rollups never disagree with the events
@@ -184,6 +189,35 @@ async def _complete_run_events(conn: AsyncConnection, rows: list[Row]) -> list[R
              "status": str(step.status), "duration_ms": step.duration_ms, "tokens": step.tokens,
              "cost_usd": step.cost, "payload": {"node_type": step.node_type, "attempt": step.attempt}}
             for step in steps]
+
+
+async def _attribute_to_workflows(conn: AsyncConnection, rows: list[Row]) -> None:
+    """Give events a run made (AI calls, deliveries of its notifications) the run's id and workflow.
+
+    The callers know the run (an AI call's context) or only the notification (a delivery); one
+    query per kind and flush, rather than a lookup on the run's own path, attributes them.
+    """
+    by_notification: dict[uuid.UUID, list[Row]] = {}
+    for row in rows:
+        notification = (row.get("payload") or {}).get("notification_id")
+        if row["type"] in _NOTIFY_TYPES and not row.get("run_id") and notification:
+            with contextlib.suppress(ValueError):
+                by_notification.setdefault(uuid.UUID(str(notification)), []).append(row)
+    if by_notification:
+        found = await conn.execute(select(NOTIFICATIONS.c.id, NOTIFICATIONS.c.run_id).where(
+            NOTIFICATIONS.c.id.in_(list(by_notification)), NOTIFICATIONS.c.run_id.is_not(None)))
+        for notification_id, run_id in found:
+            for row in by_notification[notification_id]:
+                row["run_id"] = run_id
+    by_run: dict[uuid.UUID, list[Row]] = {}
+    for row in rows:
+        if row.get("run_id") and row.get("workflow_id") is None:
+            by_run.setdefault(row["run_id"], []).append(row)
+    if by_run:
+        for run_id, workflow_id in await conn.execute(select(RUNS.c.id, RUNS.c.workflow_id)
+                                                      .where(RUNS.c.id.in_(list(by_run)))):
+            for row in by_run[run_id]:
+                row["workflow_id"] = workflow_id
 
 
 _recorder = EventRecorder()

@@ -32,7 +32,7 @@ async def test_breakdowns_of_a_fixed_event_set(make_workflow: Callable[..., Awai
         event(RUN, at(25, 0), workflow_id=quiet, status="failed", duration_ms=1.0),  # the window's exclusive end
         event(EventType.LOGIN, at(24, 13, 5), user_id=U1),
         event(EventType.PAGE_VIEW, at(24, 13, 6), user_id=U1),
-        event(EventType.NOTIFICATION_SENT, at(23, 6), channel="email", status="sent"),
+        event(EventType.NOTIFICATION_SENT, at(23, 6), channel="email", status="sent", workflow_id=busy),
         event(EventType.NOTIFICATION_SENT, at(23, 7), channel="email", status="sent"),
         event(EventType.NOTIFICATION_FAILED, at(23, 8), channel="slack", status="dead"),
         event(EventType.NOTIFICATION_FAILED, at(23, 9), channel="email", status="queued"),
@@ -55,6 +55,8 @@ async def test_breakdowns_of_a_fixed_event_set(make_workflow: Callable[..., Awai
     deliveries = await breakdowns.deliveries_by_channel(WINDOW)
     assert [(d.channel, d.status, d.count) for d in deliveries] == [("email", "queued", 1), ("email", "sent", 2),
                                                                    ("slack", "dead", 1)]
+    assert [(d.channel, d.status, d.count) for d in await breakdowns.deliveries_by_channel(
+        WINDOW, workflow_id=busy)] == [("email", "sent", 1)]  # the notification one of its runs sent
     grid = await breakdowns.activity_heatmap(WINDOW)
     assert len(grid) == 7 and all(len(row) == 24 for row in grid)
     assert grid[0][0] == 1 and grid[0][13] == 1  # Monday 00:00 (U1) and 13:00 (U2)

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from models.notification import DeliveryStatus
 from models.run import RunStatus, Trigger
 from models.user import Role
 from models.workflow import GraphUpdate, WorkflowCreate
+from services.ai import service as ai
 from services.ai import usage
+from services.ai.base import GenerateRequest
+from services.ai.pricing import price_of
+from services.ai.response_cache import clear_memory_cache
+from services.analytics.dashboard import load_dashboard
 from services.analytics.recorder import EVENTS, flush_events, get_recorder
 from services.auth import service as auth
 from services.db import get_engine, open_session
 from services.notifications import delivery
 from services.notifications.channels.base import ChannelFailed
+from services.notifications.dispatch import InProcessDeliveryQueue, get_delivery_queue
 from services.workflows import runs
 from services.workflows import service as workflows
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.settings_env import configure
 from tests.unit.services.notifications.conftest import CountingQueue, ScriptedChannel, make_user
 from tests.unit.services.notifications.test_service import send
 from tests.unit.services.workflows.conftest import drain
@@ -64,6 +73,64 @@ async def test_an_ai_call_with_a_fallback_records_the_failed_provider_too(analyt
     await usage.record(entry, usage.CallContext())
     recorded = [(e["type"], e["provider"], e["status"], e["tokens"]) for e in await events()]
     assert recorded == [("ai_call", "openai", "failed", None), ("ai_call", "builtin", "succeeded", 7)]
+
+
+async def test_a_cache_hit_is_an_ai_call_event_with_its_model_no_cost_and_the_cached_flag(
+        analytics_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    request = GenerateRequest(prompt="Summarise the quarterly report", max_tokens=50)
+    with FakeOpenAIServer() as server:
+        configure(monkeypatch, OPENAI_API_KEY="sk-test-hooks-0123456789", OPENAI_BASE_URL=server.base_url,
+                  AI_CACHE_TTL_SECONDS="60", AI_FALLBACK_CHAIN="")
+        clear_memory_cache()
+        first = await ai.generate(request, provider="openai")
+        second = await ai.generate(request, provider="openai")
+        clear_memory_cache()
+    assert len(server.requests) == 1 and second.cached
+    price = price_of("openai", "gpt-4o-mini")
+    assert price is not None
+    paid = (first.usage.input_tokens * price.input + first.usage.output_tokens * price.output) / 1e6
+    calls = [e for e in await events() if e["type"] == "ai_call"]
+    assert [(e["provider"], e["model"], e["status"], e["payload"]["cached"]) for e in calls] == [
+        ("openai", "gpt-4o-mini", "succeeded", False), ("openai", "gpt-4o-mini", "succeeded", True)]
+    assert calls[0]["cost_usd"] == pytest.approx(paid) and paid > 0
+    assert calls[1]["cost_usd"] == 0.0  # answered from the cache: nothing paid
+    assert calls[0]["tokens"] == calls[1]["tokens"] == first.usage.input_tokens + first.usage.output_tokens
+
+
+AI_AND_NOTIFY = {"nodes": [{"id": "in", "type": "input", "config": {}},
+                           {"id": "ai", "type": "ai_generate",
+                            "config": {"prompt": "Summarise the week's sales figures", "provider": "builtin"}},
+                           {"id": "tell", "type": "notify", "config": {"channel": "in_app", "message": "Done"}},
+                           {"id": "out", "type": "output", "config": {}}],
+                 "edges": [{"source": "in", "target": "ai"}, {"source": "ai", "target": "tell"},
+                           {"source": "tell", "target": "out"}]}
+
+
+async def test_ai_calls_and_deliveries_of_a_run_count_for_its_workflow(analytics_db: str) -> None:
+    user = await make_user(Role.EDITOR)
+    async with open_session() as session:
+        workflow = await workflows.create(user, WorkflowCreate(name="digest", graph=AI_AND_NOTIFY), session=session)
+        other = await workflows.create(user, WorkflowCreate(name="other", graph=GRAPH), session=session)
+        assert workflow.id is not None and other.id is not None
+        run = await runs.start_run(workflow.id, {}, session=session, trigger=Trigger.API, actor=user)
+    await drain()
+    queue = get_delivery_queue()
+    assert isinstance(queue, InProcessDeliveryQueue)
+    await queue.drain()  # the in-process sender delivered the notify node's in-app message
+    recorded = await events()
+    [call] = [e for e in recorded if e["type"] == "ai_call"]
+    assert (call["workflow_id"], call["run_id"], call["node_id"], call["provider"]) == (
+        workflow.id, run.id, "ai", "builtin")
+    [sent] = [e for e in recorded if e["type"] == "notification_sent"]
+    assert (sent["workflow_id"], sent["run_id"], sent["channel"]) == (workflow.id, run.id, "in_app")
+
+    chosen = await load_dashboard(user, "day", workflow_id=workflow.id)
+    assert chosen.summary.current.ai_calls == 1 and chosen.summary.current.ai_tokens == call["tokens"] > 0
+    assert sum(p.value or 0 for s in chosen.ai_tokens_by_model.series for p in s.points) == call["tokens"]
+    assert chosen.summary.current.notifications_sent == 1
+    assert [(d.channel, d.status, d.count) for d in chosen.deliveries] == [("in_app", "sent", 1)]
+    unrelated = await load_dashboard(user, "day", workflow_id=other.id)
+    assert (unrelated.summary.current.ai_calls, unrelated.deliveries) == (0, [])
 
 
 async def test_notification_sent_and_failed_deliveries_become_events(analytics_db: str) -> None:

@@ -156,9 +156,38 @@ async def test_export_streams_the_window_oldest_first(fixed_events: str) -> None
     assert [row[0] for row in rows] == [at(23, 0), at(23, 0, 59, 59, 999000), at(23, 1), at(24, 23, 59, 59)]
 
 
+async def test_steps_and_mean_ai_latency_per_day_from_rollups_and_edge_events(fixed_events: str) -> None:
+    steps = await queries.timeseries("steps", bucket="day", window=WINDOW, group_by="status")
+    assert points(steps) == {"succeeded": {"2026-11-23T00:00:00+00:00": 1}}
+    # 05:00 on the 23rd is inside the whole hours (rollups), 10:00 on the 24th in the partial last hour (raw)
+    edges = Window(at(23, 4, 30), at(24, 10, 0, 0, 1000))
+    latency = await queries.timeseries("ai_latency_ms", bucket="day", window=edges)
+    assert points(latency) == {None: {"2026-11-23T00:00:00+00:00": 50.0,
+                                      "2026-11-24T00:00:00+00:00": 150.0}}  # the failed call had no latency
+    by_provider = await queries.timeseries("ai_latency_ms", bucket="hour", window=WINDOW, group_by="provider")
+    assert points(by_provider) == {"openai": {"2026-11-23T05:00:00+00:00": 50.0},
+                                   "anthropic": {"2026-11-24T10:00:00+00:00": 150.0}}
+
+
+async def test_the_hour_and_month_ranges_end_now(fixed_events: str) -> None:
+    hour = resolve_window("hour", now=at(23, 1, 30))
+    assert hour == Window(at(23, 0, 30), at(23, 1, 30))
+    series = await queries.timeseries("runs", bucket="hour", window=hour, group_by="status")
+    assert points(series) == {"failed": {"2026-11-23T00:00:00+00:00": 1}, "succeeded": {"2026-11-23T01:00:00+00:00": 1}}
+    month = resolve_window("month", now=at(25, 0))
+    assert month == Window(datetime(2026, 10, 26, tzinfo=UTC), at(25, 0))  # 30 days
+    runs = await queries.timeseries("runs", bucket="day", window=month)
+    assert points(runs) == {None: {"2026-11-22T00:00:00+00:00": 1, "2026-11-23T00:00:00+00:00": 3,
+                                   "2026-11-24T00:00:00+00:00": 1}}  # the run at the exclusive end is not in it
+    assert (await queries.summary(month)).current.runs == 5
+
+
 def test_time_ranges_end_now_and_custom_ranges_are_checked() -> None:
     now = at(27, 12)
+    assert resolve_window("hour", now=now) == Window(at(27, 11), now)
+    assert resolve_window("day", now=now) == Window(at(26, 12), now)
     assert resolve_window("week", now=now) == Window(at(20, 12), now)
+    assert resolve_window("month", now=now) == Window(datetime(2026, 10, 28, 12, tzinfo=UTC), now)
     assert resolve_window("custom", start=datetime(2026, 11, 1), end=datetime(2026, 11, 2)).start.tzinfo is UTC
     with pytest.raises(errors.ValidationFailed) as refused:
         resolve_window("custom", start=at(2, 0), end=at(1, 0))

@@ -83,11 +83,13 @@ def expected(metric: str, bucket: str, window: Window, group_by: str | None,
     for (group, start), rows in cells.items():
         durations = [r["duration_ms"] for r in rows if r["duration_ms"] is not None]
         value: float | None = {
-            "runs": len(rows), "ai_calls": len(rows), "notifications": len(rows), "logins": len(rows),
+            "runs": len(rows), "steps": len(rows), "ai_calls": len(rows), "notifications": len(rows),
+            "logins": len(rows),
             "run_failures": sum(r["status"] == "failed" for r in rows),
             "notification_failures": sum(r["status"] in ("failed", "dead") for r in rows),
             "ai_tokens": sum(r["tokens"] or 0 for r in rows), "ai_cost_usd": sum(r["cost_usd"] or 0 for r in rows),
             "run_duration_ms": sum(durations) / len(durations) if durations else None,
+            "ai_latency_ms": sum(durations) / len(durations) if durations else None,
             "active_users": len({r["user_id"] for r in rows if r["user_id"] is not None}),
         }[metric]
         if value:
@@ -129,7 +131,8 @@ CASES = [("runs", "hour", "status", None), ("runs", "day", "workflow", None), ("
          ("notification_failures", "day", "channel", None), ("notifications", "week", "status", 3),
          ("logins", "hour", None, None), ("active_users", "hour", None, None), ("active_users", "day", None, None),
          ("active_users", "week", None, None), ("active_users", "day", "status", None),
-         ("active_users", "day", None, 1), ("runs", "day", "user", None)]
+         ("active_users", "day", None, 1), ("runs", "day", "user", None), ("steps", "hour", "status", None),
+         ("steps", "day", None, 2), ("ai_latency_ms", "hour", "provider", None), ("ai_latency_ms", "day", "model", 1)]
 
 
 @pytest.mark.parametrize("window", WINDOWS, ids=["edges", "one-hour", "two-partial", "aligned"])
