@@ -71,6 +71,13 @@ def _configure_sqlite(sync_engine: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
 
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        # A read session's AUTOCOMMIT is undone on return by setting pysqlite's default (""), which
+        # would bring back its implicit transactions: keep SQLAlchemy the one that begins them.
+        if dbapi_connection is not None:
+            dbapi_connection.isolation_level = None
+
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":

@@ -46,3 +46,19 @@ async def test_a_read_session_refuses_to_write(live_db: str) -> None:
     async with open_read_session() as session:
         roles = (await session.exec(select(User.role).where(col(User.email) == "ada@example.com"))).all()
     assert roles == [Role.VIEWER]
+
+
+async def test_on_sqlite_a_connection_back_from_a_read_session_leaves_transactions_to_sqlalchemy(
+        live_db: str) -> None:
+    if not live_db.startswith("sqlite"):
+        pytest.skip("pysqlite's own transaction handling")
+    for n in range(2):  # the pool hands the read session's connection to the writer
+        async with open_read_session() as session:
+            await session.exec(select(User))
+        async with open_session() as session:
+            session.add(User(email=f"u{n}@example.com", password_hash="x"))
+            await session.flush()
+            raw = (await session.connection()).sync_connection
+            assert raw is not None and raw.connection.dbapi_connection is not None
+            assert raw.connection.dbapi_connection.isolation_level is None  # not pysqlite's implicit BEGIN
+            await session.commit()
