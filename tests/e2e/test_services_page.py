@@ -22,9 +22,10 @@ def _token(app_url: str, email: str, password: str) -> dict[str, str]:
 
 
 def _cached_entries(app_url: str, headers: dict[str, str]) -> int:
+    """Entries outside ``auth``, where the API keeps the row of whoever calls it (this call included)."""
     stats = httpx.get(f"{app_url}/api/v3/advanced/cache/stats", headers=headers, timeout=30)
     assert stats.status_code == 200, stats.text
-    return int(stats.json()["entries"])
+    return sum(int(n["entries"]) for n in stats.json()["namespaces"] if n["namespace"] != "auth")
 
 
 def _audited(app_url: str, headers: dict[str, str], action: str) -> list[dict[str, object]]:
