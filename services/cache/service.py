@@ -14,6 +14,9 @@ from services.cache.stats import CacheProbe, CacheStats, ClearReport, OptimizeRe
 from services.settings import Settings, get_settings
 
 _caches: dict[tuple[object, ...], Cache] = {}
+# The settings object the last lookup was for, and its cache: settings are built once and only
+# replaced when they change, so most calls (one per signed-in API request) skip the identity.
+_last: tuple[Settings, Cache] | None = None
 
 
 def _identity(settings: Settings) -> tuple[object, ...]:
@@ -24,11 +27,15 @@ def _identity(settings: Settings) -> tuple[object, ...]:
 
 def get_cache() -> Cache:
     """The cache ``CACHE_BACKEND`` configures, one per process (a settings change gives a new one)."""
+    global _last
     settings = get_settings()
+    if _last is not None and _last[0] is settings:
+        return _last[1]
     identity = _identity(settings)
     cache = _caches.get(identity)
     if cache is None:
         cache = _caches[identity] = Cache(build_backend(settings), max_value_bytes=settings.cache_max_value_bytes)
+    _last = (settings, cache)
     return cache
 
 
@@ -91,7 +98,9 @@ def cache_hit_ratio_history() -> list[HitRatioPoint]:
 
 async def close_caches() -> None:
     """Close every cache this process opened (shutdown, tests)."""
+    global _last
     caches = list(_caches.values())
     _caches.clear()
+    _last = None
     for cache in caches:
         await cache.close()
