@@ -31,7 +31,7 @@ from models.run import (
     WorkflowAnalytics,
 )
 from models.user import User
-from models.workflow import Workflow, WorkflowStatus
+from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
 from services import errors
 from services.analytics.hooks import record_run_started
 from services.auth.audit import record_audit
@@ -71,13 +71,15 @@ async def start_run(workflow_id: int, parameters: dict[str, Any], *, session: As
 
 
 async def start_run_of(workflow: Workflow, parameters: dict[str, Any], *, session: AsyncSession, trigger: Trigger,
-                       actor: User | None = None) -> Run:
-    """``start_run`` for a workflow already read (and, with an actor, already found visible to them)."""
+                       actor: User | None = None, version: WorkflowVersion | None = None) -> Run:
+    """``start_run`` for a workflow already read (and, with an actor, already found visible to them),
+    with its current version when that was read along with it."""
     assert workflow.id is not None
     workflow_id = workflow.id
     if workflow.status is WorkflowStatus.ARCHIVED:
         raise errors.Conflict(f"Workflow {workflow_id} is archived; restore it before running it.")
-    version = await workflows.get_version(workflow_id, workflow.current_version, session=session)
+    if version is None or version.number != workflow.current_version:
+        version = await workflows.get_version(workflow_id, workflow.current_version, session=session)
     graph = Graph.model_validate(version.graph)
     missing = [name for name in required_parameters(graph) if name not in parameters]
     if missing:
@@ -88,8 +90,7 @@ async def start_run_of(workflow: Workflow, parameters: dict[str, Any], *, sessio
                               session=session)
     run = Run(workflow_id=workflow_id, version=version.number, trigger=trigger, parameters=parameters,
               created_by=actor.id if actor else None)
-    session.add(run)
-    await session.flush()  # the audit entry names the run
+    session.add(run)  # its id is made here, not by the database: the audit entry names it before the flush
     record_audit(session, "run_started", actor_id=actor.id if actor else None, target=f"run:{run.id}",
                  details={"workflow_id": workflow_id, "version": version.number, "trigger": trigger.value})
     await session.commit()

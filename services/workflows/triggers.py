@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,7 +24,7 @@ from models.base import utcnow
 from models.run import Run, RunStatus, Trigger
 from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import User
-from models.workflow import Workflow
+from models.workflow import Workflow, WorkflowVersion
 from services import errors
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
@@ -71,12 +71,16 @@ async def create_webhook(actor: User, workflow_id: int, *, session: AsyncSession
 
 async def run_from_webhook(token: str, payload: dict[str, Any], *, session: AsyncSession) -> Run:
     """Start a run of the hook's workflow with the JSON body as parameters."""
-    found = (await session.exec(select(WebhookTrigger, Workflow)
+    # One round trip: the hook, its workflow and the workflow's current version.
+    current = and_(col(WorkflowVersion.workflow_id) == col(Workflow.id),
+                   col(WorkflowVersion.number) == col(Workflow.current_version))
+    found = (await session.exec(select(WebhookTrigger, Workflow, WorkflowVersion)
                                 .join(Workflow, col(Workflow.id) == col(WebhookTrigger.workflow_id))
+                                .join(WorkflowVersion, current)
                                 .where(col(WebhookTrigger.token_hash) == _hash(token)))).first()
     if found is None or not found[0].enabled:
         raise errors.NotFound("No webhook answers at this address.")
-    hook, workflow = found
+    hook, workflow, version = found
     # Every call writing the hook's row would queue all concurrent calls of one hook behind its row
     # lock until each commit; writing it only when a minute stale takes that lock once a minute, and
     # calls that were waiting for it see the fresh time (PostgreSQL re-checks the WHERE) and skip.
@@ -88,7 +92,7 @@ async def run_from_webhook(token: str, payload: dict[str, Any], *, session: Asyn
                                   or_(col(WebhookTrigger.last_used_at).is_(None),
                                       col(WebhookTrigger.last_used_at) < stale))
                            .values(last_used_at=now))
-    return await runs.start_run_of(workflow, payload, session=session, trigger=Trigger.WEBHOOK)
+    return await runs.start_run_of(workflow, payload, session=session, trigger=Trigger.WEBHOOK, version=version)
 
 
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
