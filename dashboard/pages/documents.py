@@ -56,7 +56,7 @@ def _drop_zone() -> rx.Component:
                       rx.text("Drop PDF, DOCX, PPTX, XLSX, HTML, Markdown or text files here, or click to choose",
                               size="2"),
                       align="center", spacing="2", padding="20px", width="100%"),
-            id=UPLOAD_ID, multiple=True, accept=ACCEPT, max_files=10, on_drop=on_drop,
+            id=UPLOAD_ID, multiple=True, accept=ACCEPT, on_drop=on_drop,  # the state enforces the file count
             border=f"2px dashed {rx.color('gray', 7)}", border_radius="12px", width="100%", cursor="pointer",
             aria_label="Upload documents"),
         form_alert(U.upload_error),

@@ -119,6 +119,21 @@ def test_each_dropped_file_gets_its_own_row_upload_progress_and_extraction_statu
         expect(_row(page, str(file["name"]).removesuffix(".md")).get_by_text("ready")).to_be_visible()
 
 
+def test_more_files_at_once_than_allowed_are_refused_with_a_message(page: Page) -> None:
+    # DOCUMENT_MAX_FILES_PER_UPLOAD is 10 by default; the drop zone itself sets no limit (past one it
+    # would reject the whole drop without a word), so the page says what went wrong.
+    tag = uuid.uuid4().hex[:6]
+    files = [{"name": f"many{i}-{tag}.md", "mimeType": "text/markdown", "buffer": f"# {i}\n".encode()}
+             for i in range(11)]
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto("/documents")
+    expect(page.get_by_label("Upload documents")).to_be_visible()
+    page.locator("input[type=file]").set_input_files(files)  # type: ignore[arg-type]
+    expect(page.get_by_text("11 files at once is too many; upload at most 10.")).to_be_visible()
+    expect(page.get_by_role("list", name="Uploads")).to_have_count(0)
+    expect(page.get_by_text(f"many0-{tag}")).to_have_count(0)
+
+
 def test_a_workflow_runs_on_the_selected_documents_with_per_document_status(page: Page, app_url: str) -> None:
     tag = uuid.uuid4().hex[:6]
     login = httpx.post(f"{app_url}/api/v3/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
