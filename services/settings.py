@@ -243,8 +243,9 @@ class Settings(BaseSettings):
         return _persisted_secret(self.data_dir / "jwt_secret")
 
 
+@lru_cache(maxsize=16)
 def _persisted_secret(path: Path) -> str:
-    """Read the secret kept at ``path``, creating it atomically on first use."""
+    """Read the secret kept at ``path``, creating it atomically on first use (read once per process)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")

@@ -37,9 +37,10 @@ Viewer = Annotated[User, Depends(_caller_with(Permission.VIEW))]
 Admin = Annotated[User, Depends(_caller_with(Permission.ADMINISTER))]
 
 
-def _window(time_range: Annotated[TimeRange, Query(description="hour, day, week, month (30 days), custom")] = "day",
-            start: Annotated[datetime | None, Query(alias="from", description="custom: start (UTC if naive)")] = None,
-            end: Annotated[datetime | None, Query(alias="to", description="custom: end, exclusive")] = None) -> Window:
+async def _window(
+        time_range: Annotated[TimeRange, Query(description="hour, day, week, month (30 days), custom")] = "day",
+        start: Annotated[datetime | None, Query(alias="from", description="custom: start (UTC if naive)")] = None,
+        end: Annotated[datetime | None, Query(alias="to", description="custom: end, exclusive")] = None) -> Window:
     return resolve_window(time_range, start=start, end=end)
 
 

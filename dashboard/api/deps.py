@@ -31,8 +31,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_claims(request: Request,
-               _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> AccessClaims:
+async def get_claims(request: Request,
+                     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> AccessClaims:
     claims = request.scope.get("state", {}).get("claims")
     if not isinstance(claims, AccessClaims):
         raise errors.AuthenticationFailed("Sign in first: send 'Authorization: Bearer <access token>'.")
@@ -54,7 +54,7 @@ async def get_current_user(claims: ClaimsDep, session: SessionDep, request: Requ
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_client_ip(request: Request) -> str:
+async def get_client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 

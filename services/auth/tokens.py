@@ -11,6 +11,8 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
+from time import time as _now
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -57,21 +59,35 @@ def issue_access_token(user_id: uuid.UUID, role: Role, generation: int = 0) -> I
     return IssuedAccessToken(token=token, expires_in=lifetime)
 
 
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> AccessClaims:
+    """Signature, issuer and required claims of ``token``, checked once per process and secret.
+
+    Verifying costs an HMAC and a JSON parse on every API call; a token is reused for its whole
+    lifetime, so its verified claims are remembered (a forged or altered token is a different key,
+    and a failure raises, which is never remembered). Expiry is checked again on every use.
+    """
+    decoded = jwt.decode(token, OctKey.import_key(secret), algorithms=[_ALGORITHM])
+    registry = jwt.JWTClaimsRegistry(leeway=_LEEWAY_SECONDS, iss={"essential": True, "value": _ISSUER},
+                                     exp={"essential": True}, sub={"essential": True},
+                                     jti={"essential": True})
+    registry.validate(decoded.claims)
+    claims = decoded.claims
+    return AccessClaims(user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]), jti=str(claims["jti"]),
+                        expires_at=int(claims["exp"]), generation=int(claims.get("gen", 0)))
+
+
 def decode_access_token(token: str) -> AccessClaims:
     """Verify signature, issuer and expiry; raise ``AuthenticationFailed`` otherwise."""
     try:
-        decoded = jwt.decode(token, _key(), algorithms=[_ALGORITHM])
-        registry = jwt.JWTClaimsRegistry(leeway=_LEEWAY_SECONDS, iss={"essential": True, "value": _ISSUER},
-                                         exp={"essential": True}, sub={"essential": True},
-                                         jti={"essential": True})
-        registry.validate(decoded.claims)
-        claims = decoded.claims
-        return AccessClaims(user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]), jti=str(claims["jti"]),
-                            expires_at=int(claims["exp"]), generation=int(claims.get("gen", 0)))
+        claims = _verified(token, get_settings().signing_secret())
     except (JoseError, ValueError, KeyError, TypeError) as exc:
         message = "Your session has expired; sign in again." if "expired" in str(exc).lower() else (
             "The access token is not valid; sign in again.")
         raise errors.AuthenticationFailed(message) from exc
+    if claims.expires_at + _LEEWAY_SECONDS < _now():
+        raise errors.AuthenticationFailed("Your session has expired; sign in again.")
+    return claims
 
 
 def new_refresh_secret() -> str:
