@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class
 
 from models.user import Role, User
@@ -46,6 +47,8 @@ def _user(snapshot: dict[str, Any]) -> User:
     ``User(...)``, whose validating constructor cost 30 µs of every authenticated call: the
     snapshot was taken from a row, there is nothing to validate.
     """
+    if not _USERS.mapper.configured:
+        configure_mappers()  # what User(...) would have done: a fresh process may not have yet
     user: User = _USERS.new_instance()
     user.__dict__.update(id=uuid.UUID(snapshot["id"]), email=snapshot["email"], full_name=snapshot["full_name"],
                          password_hash="", role=Role(snapshot["role"]), is_active=snapshot["is_active"],

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlmodel import col, update
@@ -76,3 +79,20 @@ async def test_role_changes_deactivation_and_signing_out_everywhere_apply_at_onc
     await auth.update_user(admin, claims.user_id, UserUpdate(is_active=False), session=session)
     with pytest.raises(errors.AuthenticationFailed, match="no longer active"):
         await auth.authenticate(fresh, session=session)
+
+
+def test_a_remembered_row_is_usable_in_a_process_that_made_no_user_yet() -> None:
+    """A fresh server process may answer from the cache before its mappers were ever configured."""
+    script = (
+        "import uuid\n"
+        "from services.auth.signed_in import _user\n"
+        "user = _user({'id': str(uuid.uuid4()), 'email': 'a@example.com', 'full_name': 'A', 'role': 'editor',\n"
+        "              'is_active': True, 'token_generation': 3, 'created_at': '2026-01-01T00:00:00+00:00',\n"
+        "              'updated_at': '2026-01-02T00:00:00+00:00', 'last_login_at': None})\n"
+        "print(user.is_active, user.role.value, user.token_generation, user.created_at.year,\n"
+        "      user.password_hash == '')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[4],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "editor", "3", "2026", "True"]
