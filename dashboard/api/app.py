@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -19,6 +20,7 @@ from dashboard.api.observability import (
 from dashboard.api.rate_limits import RateLimitMiddleware
 from dashboard.api.security_headers import SecurityHeadersMiddleware
 from services.auth.api_rate_limits import ApiQuotas, build_api_quotas
+from services.process_heap import settle_heap
 from services.settings import get_settings
 
 PUBLIC_API_PATHS = frozenset(
@@ -48,6 +50,12 @@ def _quotas_built_on_first_use() -> Callable[[], ApiQuotas | None]:
     return quotas
 
 
+@asynccontextmanager
+async def _settle_heap_at_start(_api: FastAPI) -> AsyncIterator[None]:
+    settle_heap()
+    yield
+
+
 def create_api() -> FastAPI:
     """Build the API app (one per process; tests build their own)."""
     api = FastAPI(
@@ -55,6 +63,8 @@ def create_api() -> FastAPI:
         version="3.0.0",
         description="Build and run document workflows. Authenticate with a bearer token from /api/v3/auth/login.",
         generate_unique_id_function=_operation_id,
+        # Served on its own (bench/load.py); inside the Reflex app its lifespan task does the same.
+        lifespan=_settle_heap_at_start,
     )
     install_error_handlers(api)
     api.include_router(health.liveness_router)
