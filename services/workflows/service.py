@@ -6,6 +6,7 @@ and commits once at its end.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,7 +58,12 @@ async def get(workflow_id: int, *, session: AsyncSession) -> Workflow:
 
 def can_see(actor: User, workflow: Workflow) -> bool:
     """Workspace workflows are everyone's; a private one is its owner's and the admins'."""
-    return (workflow.visibility is WorkflowVisibility.WORKSPACE or workflow.owner_id == actor.id
+    return may_see(actor, workflow.visibility, workflow.owner_id)
+
+
+def may_see(actor: User, visibility: WorkflowVisibility, owner_id: uuid.UUID | None) -> bool:
+    """``can_see`` for a workflow read as columns rather than as a row object."""
+    return (visibility is WorkflowVisibility.WORKSPACE or owner_id == actor.id
             or allows(actor.role, Permission.ADMINISTER))
 
 
