@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.api.deps import CurrentUser
+from dashboard.api.deps import caller_with
 from dashboard.api.errors import error_body
 from models.user import User
 from services import errors
@@ -100,16 +100,8 @@ class UsageReport(BaseModel):
         return cls(scope=scope, days=days, rows=rows, total=total)
 
 
-def _caller_with(permission: Permission) -> Callable[..., Awaitable[User]]:
-    async def caller(user: CurrentUser) -> User:
-        require(user.role, permission)
-        return user
-
-    return caller
-
-
-Viewer = Annotated[User, Depends(_caller_with(Permission.VIEW))]
-AIUser = Annotated[User, Depends(_caller_with(Permission.USE_AI))]
+Viewer = Annotated[User, Depends(caller_with(Permission.VIEW))]
+AIUser = Annotated[User, Depends(caller_with(Permission.USE_AI))]
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _SSE_DOC: dict[int | str, dict[str, Any]] = {200: {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from dashboard.api.deps import CurrentUser, SessionDep
+from dashboard.api.deps import CurrentUser, SessionDep, caller_with
 from models.analytics import EventType
 from models.user import User
 from services.analytics import privacy, queries, reports
@@ -25,16 +25,8 @@ from services.auth.permissions import Permission, require
 router = APIRouter(prefix="/advanced/analytics", tags=["analytics"])
 
 
-def _caller_with(permission: Permission) -> Callable[..., Awaitable[User]]:
-    async def caller(user: CurrentUser) -> User:
-        require(user.role, permission)
-        return user
-
-    return caller
-
-
-Viewer = Annotated[User, Depends(_caller_with(Permission.VIEW))]
-Admin = Annotated[User, Depends(_caller_with(Permission.ADMINISTER))]
+Viewer = Annotated[User, Depends(caller_with(Permission.VIEW))]
+Admin = Annotated[User, Depends(caller_with(Permission.ADMINISTER))]
 
 
 async def _window(

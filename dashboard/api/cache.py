@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.api.deps import CurrentUser, SessionDep
+from dashboard.api.deps import CurrentUser, SessionDep, caller_with
 from models.user import User
-from services.auth.permissions import Permission, require
+from services.auth.permissions import Permission
 from services.cache import service as cache
 from services.cache.history import HitRatioPoint
 from services.cache.stats import CacheStats, ClearReport, OptimizeReport
 from services.status import ServicesStatus, services_status
 
-
-def _caller_with(permission: Permission) -> Callable[..., Awaitable[User]]:
-    async def caller(user: CurrentUser) -> User:
-        require(user.role, permission)
-        return user
-
-    return caller
-
-
-Admin = Annotated[User, Depends(_caller_with(Permission.ADMINISTER))]
+Admin = Annotated[User, Depends(caller_with(Permission.ADMINISTER))]
 
 
 class ClearCall(BaseModel):

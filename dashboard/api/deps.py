@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +13,7 @@ from models.user import User
 from services import errors
 from services.analytics.hooks import record_api_call
 from services.auth import service as auth
+from services.auth.permissions import Permission, require
 from services.auth.tokens import AccessClaims
 from services.db import end_read_lock, open_read_session, open_session
 
@@ -52,6 +53,15 @@ async def get_current_user(claims: ClaimsDep, session: SessionDep, request: Requ
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def caller_with(permission: Permission) -> Callable[..., Awaitable[User]]:
+    """A dependency: the signed-in user, refused (403) unless their role grants ``permission``."""
+    async def caller(user: CurrentUser) -> User:
+        require(user.role, permission)
+        return user
+
+    return caller
 
 
 async def get_client_ip(request: Request) -> str:
