@@ -31,6 +31,7 @@ PING_AFTER_IDLE_SECONDS = 1.0
 _CHECKED_IN_AT = "dwc_checked_in_at"
 
 _engine: AsyncEngine | None = None
+_read_engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 _read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 _READ_ONLY = "dwc_read_only"
@@ -150,10 +151,24 @@ def get_engine() -> AsyncEngine:
     if _engine is None:
         _engine = create_engine_for(get_settings().resolved_database_url)
         _sessionmaker = async_sessionmaker(_engine, class_=AsyncSession, expire_on_commit=False)
-        _read_sessionmaker = async_sessionmaker(_engine.execution_options(isolation_level="AUTOCOMMIT"),
-                                                class_=AsyncSession, expire_on_commit=False,
-                                                info={_READ_ONLY: True})
+        _read_sessionmaker = async_sessionmaker(_autocommit_engine(_engine), class_=AsyncSession,
+                                                expire_on_commit=False, info={_READ_ONLY: True})
     return _engine
+
+
+def _autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """Connections that are always in autocommit mode: on PostgreSQL a pool of their own.
+
+    Switching a pooled connection to autocommit at checkout and back at checkin costs about as much
+    CPU as the checkout itself; these never switch. SQLite shares the one engine (its reads need
+    the same file handle settings, and a switch there costs nothing measurable).
+    """
+    global _read_engine
+    if engine.dialect.name != "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    if _read_engine is None:
+        _read_engine = create_engine_for(get_settings().resolved_database_url, isolation_level="AUTOCOMMIT")
+    return _read_engine
 
 
 @asynccontextmanager
@@ -202,8 +217,9 @@ async def end_read_lock(session: AsyncSession) -> None:
 
 async def dispose_engine() -> None:
     """Close every pooled connection (shutdown, tests)."""
-    global _engine, _sessionmaker, _read_sessionmaker
-    if _engine is not None:
-        await _engine.dispose()
-    _engine = None
+    global _engine, _read_engine, _sessionmaker, _read_sessionmaker
+    for engine in (_engine, _read_engine):
+        if engine is not None:
+            await engine.dispose()
+    _engine = _read_engine = None
     _sessionmaker = _read_sessionmaker = None
