@@ -25,6 +25,7 @@ from services.analytics.recorder import flush_events
 from services.db import get_engine
 from services.notifications.dispatch import DELIVER_JOB, deliver_notifications_job
 from services.observability.logging import configure_logging
+from services.process_heap import settle_heap
 from services.settings import get_settings
 from services.workflows.engine import EngineOptions, execute_run
 from services.workflows.events import get_event_bus
@@ -119,6 +120,7 @@ def main() -> None:
     configure_logging(settings)
     if not settings.redis_url:
         sys.exit("The worker needs a job queue: set REDIS_URL (without it, `make run` executes runs in-process).")
+    settle_heap()  # everything the worker runs is imported by now: see services.process_heap
     asyncio.run(build_worker(settings.redis_url, concurrency=settings.worker_concurrency).start())
 
 
