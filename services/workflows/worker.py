@@ -87,7 +87,8 @@ async def _hand_back(store: RunStore, run_id: uuid.UUID, worker_id: str, dispatc
 
 async def _startup(ctx: WorkerContext) -> None:
     options = EngineOptions.from_settings(worker_identity("worker"))
-    options.on_finished += [fire_run_finished_triggers, record_run_finished]
+    options.on_finished.append(record_run_finished)
+    options.on_finished_if_listened.append(fire_run_finished_triggers)
     dispatcher = QueueDispatcher(get_settings().redis_url)
     ctx["options"], ctx["dispatcher"] = options, dispatcher
     ctx["maintenance"] = asyncio.get_running_loop().create_task(maintenance_loop(dispatcher))
