@@ -14,7 +14,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, Table, and_, func, or_, select, update
@@ -31,6 +31,9 @@ RUNS: Table = Run.__table__  # type: ignore[attr-defined]
 STEPS: Table = Step.__table__  # type: ignore[attr-defined]
 VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
+# What a claim reads (the order of run_writes.run_claim's RETURNING).
+_CLAIMED_COLUMNS = ("workflow_id", "version", "parameters", "started_at", "cancel_requested", "claims", "retry_of",
+                    "graph", "owner_id")
 
 
 @dataclass
@@ -88,46 +91,61 @@ class RunStore:
     async def claim(self, run_id: uuid.UUID, worker_id: str, lease_seconds: float) -> ClaimedRun | None:
         """Take the run if it is queued or its holder's lease expired; None if someone else has it.
 
-        One statement claims the run and reads its version's graph and its owner. Its steps are read
-        only when it can have some: a run claimed before (resumed, or continued after an approval) or a
-        retry (which starts with the steps it reuses); nothing else writes a run's steps.
+        On PostgreSQL one statement claims the run and reads its version's graph and its owner (see
+        ``run_writes.run_claim``). The steps are read only when the run can have some: it was claimed
+        before (resumed, or continued after an approval) or it is a retry (which starts with the steps
+        it reuses); nothing else writes a run's steps.
         """
         now = utcnow()
-        claimable = or_(RUNS.c.status == RunStatus.QUEUED.value,
-                        and_(RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.lease_expires_at < now))
-        claim = (update(RUNS).where(RUNS.c.id == run_id, claimable)
-                 .values(status=RunStatus.RUNNING.value, lease_owner=worker_id, claims=RUNS.c.claims + 1,
-                         lease_expires_at=now + timedelta(seconds=lease_seconds),
-                         started_at=func.coalesce(RUNS.c.started_at, now)))
-        read = (select(RUNS.c.workflow_id, RUNS.c.version, RUNS.c.parameters, RUNS.c.started_at,
-                       RUNS.c.cancel_requested, RUNS.c.claims, RUNS.c.retry_of, VERSIONS.c.graph, WORKFLOWS.c.owner_id)
-                .join(VERSIONS, and_(VERSIONS.c.workflow_id == RUNS.c.workflow_id,
-                                     VERSIONS.c.number == RUNS.c.version))
-                .join(WORKFLOWS, WORKFLOWS.c.id == RUNS.c.workflow_id)
-                .where(RUNS.c.id == run_id))
-        if self._postgres:  # UPDATE ... FROM the version and workflow ... RETURNING: one round trip
-            async with self._statement() as conn:
-                row = (await conn.execute(
-                    claim.where(VERSIONS.c.workflow_id == RUNS.c.workflow_id, VERSIONS.c.number == RUNS.c.version,
-                                WORKFLOWS.c.id == RUNS.c.workflow_id)
-                    .returning(*read.selected_columns))).first()
-                if row is None:
-                    return None
-                step_rows = await self._step_rows(conn, run_id) if row.claims > 1 or row.retry_of else []
-        else:
-            async with self.engine.begin() as conn:
-                if (await conn.execute(claim)).rowcount != 1:
-                    return None
-                row = (await conn.execute(read)).one()
-                step_rows = await self._step_rows(conn, run_id) if row.claims > 1 or row.retry_of else []
+        expires_at = now + timedelta(seconds=lease_seconds)
+        found = await (self._claim_on_postgres if self._postgres else self._claim_generic)(
+            run_id, worker_id, now, expires_at)
+        if found is None:
+            return None
+        row, step_rows = found
         steps = {r["node_id"]: StepRecord(
             node_id=r["node_id"], node_type=r["node_type"], status=StepStatus(r["status"]), attempt=r["attempt"],
             input=r["input"], output=r["output"], error=r["error"], started_at=r["started_at"],
             finished_at=r["finished_at"], duration_ms=r["duration_ms"], tokens=r["tokens"], cost=r["cost"],
             logs=r["logs"] or []) for r in step_rows}
-        return ClaimedRun(id=run_id, workflow_id=row.workflow_id, owner_id=row.owner_id, version=row.version,
-                          graph=row.graph, parameters=row.parameters, steps=steps, started_at=row.started_at or now,
-                          cancel_requested=bool(row.cancel_requested))
+        return ClaimedRun(id=run_id, workflow_id=row["workflow_id"], owner_id=row["owner_id"], version=row["version"],
+                          graph=row["graph"], parameters=row["parameters"], steps=steps,
+                          started_at=row["started_at"] or now, cancel_requested=bool(row["cancel_requested"]))
+
+    async def _claim_on_postgres(self, run_id: uuid.UUID, worker_id: str, now: datetime, expires_at: datetime
+                                 ) -> tuple[dict[str, Any], Sequence[RowMapping]] | None:
+        found = await self._writer.claim({"claim_run_id": run_id, "claim_worker_id": worker_id, "claim_now": now,
+                                          "claim_expires_at": expires_at})
+        if found is None:
+            return None
+        row = dict(zip(_CLAIMED_COLUMNS, found, strict=True))
+        if row["started_at"] is not None:  # psycopg gives the session's time zone
+            row["started_at"] = row["started_at"].astimezone(UTC)
+        if row["claims"] == 1 and row["retry_of"] is None:
+            return row, []
+        async with self.engine.connect() as conn:
+            return row, await self._step_rows(conn, run_id)
+
+    async def _claim_generic(self, run_id: uuid.UUID, worker_id: str, now: datetime, expires_at: datetime
+                             ) -> tuple[dict[str, Any], Sequence[RowMapping]] | None:
+        claimable = or_(RUNS.c.status == RunStatus.QUEUED.value,
+                        and_(RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.lease_expires_at < now))
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(RUNS).where(RUNS.c.id == run_id, claimable)
+                .values(status=RunStatus.RUNNING.value, lease_owner=worker_id, claims=RUNS.c.claims + 1,
+                        lease_expires_at=expires_at, started_at=func.coalesce(RUNS.c.started_at, now)))
+            if result.rowcount != 1:
+                return None
+            row = dict((await conn.execute(
+                select(*(RUNS.c[name] for name in _CLAIMED_COLUMNS[:7]), VERSIONS.c.graph, WORKFLOWS.c.owner_id)
+                .join(VERSIONS, and_(VERSIONS.c.workflow_id == RUNS.c.workflow_id,
+                                     VERSIONS.c.number == RUNS.c.version))
+                .join(WORKFLOWS, WORKFLOWS.c.id == RUNS.c.workflow_id)
+                .where(RUNS.c.id == run_id))).one()._mapping)
+            if row["claims"] == 1 and row["retry_of"] is None:
+                return row, []
+            return row, await self._step_rows(conn, run_id)
 
     @staticmethod
     async def _step_rows(conn: AsyncConnection, run_id: uuid.UUID) -> Sequence[RowMapping]:

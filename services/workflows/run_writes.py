@@ -5,9 +5,9 @@ it (the run's last steps, usually), so finishing a run costs no transaction of i
 statement sums the run's tokens and cost from its steps and says whether a run-finished trigger
 listens for the status, so a run that nobody listens for costs no query for its triggers.
 
-On PostgreSQL the writer sends these through psycopg directly, compiled once (``Precompiled``), in
-one pipelined round trip per transaction; an output node's document and its new version are one
-statement (``output_document_upsert``) instead of three.
+On PostgreSQL the writer sends these (and the claim of a run) through psycopg directly, compiled
+once (``Precompiled``), in one pipelined round trip per transaction; an output node's document and
+its new version are one statement (``output_document_upsert``) instead of three.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from sqlalchemy import (
     Select,
     Table,
     Update,
+    and_,
     bindparam,
     exists,
     func,
     literal,
     null,
+    or_,
     select,
 )
 from sqlalchemy import insert as sql_insert
@@ -42,12 +44,15 @@ from models.base import utcnow
 from models.document import Document, DocumentVersion
 from models.run import Run, RunStatus, Step
 from models.trigger import RunFinishedTrigger
+from models.workflow import Workflow, WorkflowVersion
 
 STEPS: Table = Step.__table__  # type: ignore[attr-defined]
 RUNS: Table = Run.__table__  # type: ignore[attr-defined]
 DOCUMENTS: Table = Document.__table__  # type: ignore[attr-defined]
 DOCUMENT_VERSIONS: Table = DocumentVersion.__table__  # type: ignore[attr-defined]
 RUN_FINISHED_TRIGGERS: Table = RunFinishedTrigger.__table__  # type: ignore[attr-defined]
+VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
+WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
 STEP_COLUMNS = ("run_id", "node_id", "node_type", "status", "attempt", "input", "output", "error", "started_at",
                 "finished_at", "duration_ms", "tokens", "cost", "logs")
 _UPDATED_ON_CONFLICT = STEP_COLUMNS[3:]
@@ -83,6 +88,24 @@ class RunEndRecorded:
 
     ours: bool  # the worker still held the run: this end is the run's, recorded once
     listened: bool = False  # a run-finished trigger of the run's workflow listens for this status
+
+
+def run_claim() -> Update:
+    """PostgreSQL: take run ``claim_run_id`` if it is queued or its holder's lease expired, returning what the
+    engine needs to continue it (with its version's graph and its workflow's owner)."""
+    now = bindparam("claim_now", type_=RUNS.c.lease_expires_at.type)
+    claimable = or_(RUNS.c.status == RunStatus.QUEUED.value,
+                    and_(RUNS.c.status == RunStatus.RUNNING.value, RUNS.c.lease_expires_at < now))
+    return (sql_update(RUNS)
+            .where(RUNS.c.id == bindparam("claim_run_id"), claimable,
+                   VERSIONS.c.workflow_id == RUNS.c.workflow_id, VERSIONS.c.number == RUNS.c.version,
+                   WORKFLOWS.c.id == RUNS.c.workflow_id)
+            .values(status=RunStatus.RUNNING.value, lease_owner=bindparam("claim_worker_id"),
+                    claims=RUNS.c.claims + 1,
+                    lease_expires_at=bindparam("claim_expires_at", type_=RUNS.c.lease_expires_at.type),
+                    started_at=func.coalesce(RUNS.c.started_at, now))
+            .returning(RUNS.c.workflow_id, RUNS.c.version, RUNS.c.parameters, RUNS.c.started_at,
+                       RUNS.c.cancel_requested, RUNS.c.claims, RUNS.c.retry_of, VERSIONS.c.graph, WORKFLOWS.c.owner_id))
 
 
 def step_upsert(dialect: str) -> Insert:
