@@ -17,7 +17,8 @@ import logging
 import sys
 import uuid
 
-from saq import Queue, Worker
+from saq import Job, Worker
+from saq.queue.redis import RedisQueue
 from saq.types import Context
 
 from services.analytics.hooks import record_run_finished
@@ -40,6 +41,15 @@ from services.workflows.runtime import (
 
 log = logging.getLogger(__name__)
 _SHUTDOWN_DEADLINE_SECONDS = 5.0
+
+
+class RunQueue(RedisQueue):
+    """saq's Redis queue without its job-status PUBLISH (one when a job starts, one when it ends): nothing
+    waits on a job here (a run's row is its truth), and they were a third of a worker's Redis round
+    trips per run."""
+
+    async def notify(self, job: Job) -> None:
+        return None
 
 
 class WorkerContext(Context, total=False):
@@ -109,7 +119,7 @@ async def _shutdown(ctx: WorkerContext) -> None:
 
 
 def build_worker(redis_url: str, *, concurrency: int) -> Worker[WorkerContext]:
-    return Worker(Queue.from_url(redis_url, name=QUEUE_NAME), functions=[("execute_run_job", execute_run_job),
+    return Worker(RunQueue.from_url(redis_url, name=QUEUE_NAME), functions=[("execute_run_job", execute_run_job),
                                                                           (DELIVER_JOB, deliver_notifications_job)],
                   concurrency=concurrency, startup=_startup, shutdown=_shutdown, shutdown_grace_period_s=0,
                   cancellation_hard_deadline_s=_SHUTDOWN_DEADLINE_SECONDS)
@@ -118,6 +128,9 @@ def build_worker(redis_url: str, *, concurrency: int) -> Worker[WorkerContext]:
 def main() -> None:
     settings = get_settings()
     configure_logging(settings)
+    # saq logs two lines at INFO for every job (a run): shown at LOG_LEVEL=DEBUG only; its warnings always.
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
     if not settings.redis_url:
         sys.exit("The worker needs a job queue: set REDIS_URL (without it, `make run` executes runs in-process).")
     asyncio.run(build_worker(settings.redis_url, concurrency=settings.worker_concurrency).start())
