@@ -44,6 +44,11 @@ RunFinishedHook = Callable[[uuid.UUID, int, RunStatus], Awaitable[None]]
 _SETTLED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
 _PREVIEW_CHARS = 2000
 _SKIPPED_LINE = {"at_ms": 0.0, "level": "info", "message": "skipped: no incoming branch carried a result"}
+_PARSED_GRAPHS_KEPT = 256
+# (workflow id, version) -> (the graph's JSON as claimed, the graph parsed from it). A version never changes,
+# but the JSON is compared all the same (cheaper than parsing it), so a reused id (a test database emptied
+# and filled again) is never served another graph.
+_parsed_graphs: dict[tuple[int, int], tuple[dict[str, Any], Graph]] = {}
 
 
 @dataclass
@@ -88,13 +93,26 @@ async def _claim_and_execute(run_id: uuid.UUID, *, store: RunStore, bus: RunEven
     return status
 
 
+def _parsed_graph(claimed: ClaimedRun) -> Graph:
+    """The claimed version's graph, parsed once per process (it is only read)."""
+    key = (claimed.workflow_id, claimed.version)
+    kept = _parsed_graphs.get(key)
+    if kept is not None and kept[0] == claimed.graph:
+        return kept[1]
+    graph = Graph.model_validate(claimed.graph)
+    if len(_parsed_graphs) >= _PARSED_GRAPHS_KEPT:
+        del _parsed_graphs[next(iter(_parsed_graphs))]  # the oldest entry
+    _parsed_graphs[key] = (claimed.graph, graph)
+    return graph
+
+
 class _RunExecution:
     def __init__(self, claimed: ClaimedRun, store: RunStore, bus: RunEventBus, options: EngineOptions) -> None:
         self.run = claimed
         self.store = store
         self.bus = bus
         self.options = options
-        self.graph = Graph.model_validate(claimed.graph)
+        self.graph = _parsed_graph(claimed)
         self.status: dict[str, StepStatus] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
         self.sources: dict[str, tuple[str, ...]] = {
