@@ -7,7 +7,9 @@ Every figure is measured side by side with its baseline in the same run:
   committed step per node, events, finish) against the same node code called as plain
   coroutines in a loop (no scheduling, no persistence);
 * dispatch latency: enqueued on the Redis queue → a ``make worker`` process started its first step;
-* throughput: runs of a 3-node chain per second with 1 and with 4 worker processes.
+* throughput: runs of a 3-node chain per second with 1 and with 4 worker processes, and runs of the
+  webhook graph of ``bench/load.py`` (input -> template -> output) with 2, with the workers' CPU
+  time per run (from /proc).
 
 PostgreSQL is ``DATABASE_URL`` when that names one, else a temporary database on 127.0.0.1:5432;
 the queue uses Redis database 15 on 127.0.0.1:6379 (the tests' database: it is flushed).
@@ -63,6 +65,12 @@ from tests.processes import stop_process_group  # noqa: E402
 
 RUNS = Run.__table__  # type: ignore[attr-defined]
 STEPS = Step.__table__  # type: ignore[attr-defined]
+
+
+WEBHOOK_GRAPH = {"nodes": [{"id": "in", "type": "input", "config": {"fields": []}},
+                           {"id": "t", "type": "template", "config": {"template": "hello {{ params.n }}"}},
+                           {"id": "out", "type": "output", "config": {"format": "markdown"}}],
+                 "edges": [{"source": "in", "target": "t"}, {"source": "t", "target": "out"}]}
 
 
 def chain(length: int) -> dict[str, Any]:
@@ -186,6 +194,14 @@ class Workers:
                                                    env=env, stdout=log, stderr=subprocess.STDOUT,
                                                    start_new_session=True))
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the worker processes so far."""
+        total = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         for process in self.processes:
             stop_process_group(process, grace_seconds=10)
@@ -256,11 +272,21 @@ async def queue_suite(user: User, database_url: str, samples: int, count: int) -
             workers.start(3)
             await asyncio.sleep(3)  # let the new workers connect
             figures["runs_per_s_4_workers"] = await throughput(workflow_id, count)
+            workers.stop()
+            hook_workflow_id = await create_workflow(user, WEBHOOK_GRAPH)
+            workers.start(2)
+            await wait_finished([await start(user, hook_workflow_id)], within=60)  # the workers are up
+            await throughput(hook_workflow_id, count // 5)  # warm both workers
+            cpu_before = workers.cpu_seconds()
+            figures["webhook_graph_runs_per_s_2_workers"] = await throughput(hook_workflow_id, count * 2)
+            figures["webhook_graph_worker_cpu_ms_per_run"] = (workers.cpu_seconds() - cpu_before) * 1000 / (count * 2)
         finally:
             workers.stop()
     print(f"\nqueue (PostgreSQL + Redis, 3-node chain): dispatch p50 {figures['dispatch_latency_ms_p50']:.1f} ms, "
           f"{figures['runs_per_s_1_worker']:.0f} runs/s with 1 worker, "
           f"{figures['runs_per_s_4_workers']:.0f} runs/s with 4")
+    print(f"queue (webhook graph: input -> template -> output): {figures['webhook_graph_runs_per_s_2_workers']:.0f} "
+          f"runs/s with 2 workers, {figures['webhook_graph_worker_cpu_ms_per_run']:.2f} ms of worker CPU per run")
     return figures
 
 

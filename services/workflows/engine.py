@@ -2,8 +2,14 @@
 
 Independent branches run concurrently (bounded per run). Each node gets a timeout and retries
 with exponential backoff and jitter when its failure is retryable. A finished step is committed
-before any node that depends on it starts, so a run resumed by another worker (after this one
-died) continues after its last finished step and never runs a succeeded step again.
+before (or with) any step that depends on it, so a run resumed by another worker (after this one
+died) continues after its last committed step and never runs a committed succeeded step again.
+
+The steps of replayable nodes (quick, and with no effect beyond their step: input, template,
+output...) are committed with the run's next write rather than each on its own: with the next
+step, with the run's end, or as soon as a node that is not replayable is running. A worker dying
+before that write leaves no trace of them, and the next worker simply runs them again. A run of
+such nodes only is one claim and one transaction.
 
 Status machine of a run: queued → running → succeeded | failed | cancelled, or running → waiting
 (a human approval is pending) → queued again once decided.
@@ -38,6 +44,11 @@ RunFinishedHook = Callable[[uuid.UUID, int, RunStatus], Awaitable[None]]
 _SETTLED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
 _PREVIEW_CHARS = 2000
 _SKIPPED_LINE = {"at_ms": 0.0, "level": "info", "message": "skipped: no incoming branch carried a result"}
+_PARSED_GRAPHS_KEPT = 256
+# (workflow id, version) -> (the graph's JSON as claimed, the graph parsed from it). A version never changes,
+# but the JSON is compared all the same (cheaper than parsing it), so a reused id (a test database emptied
+# and filled again) is never served another graph.
+_parsed_graphs: dict[tuple[int, int], tuple[dict[str, Any], Graph]] = {}
 
 
 @dataclass
@@ -47,6 +58,9 @@ class EngineOptions:
     max_parallel: int
     default_timeout: float
     on_finished: list[RunFinishedHook] = field(default_factory=list)
+    # Called after on_finished, only when a run-finished trigger of the run's workflow listens for the status
+    # (recording the end finds that out, so the runs nobody listens for cost nothing more).
+    on_finished_if_listened: list[RunFinishedHook] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, worker_id: str) -> EngineOptions:
@@ -68,14 +82,28 @@ async def _claim_and_execute(run_id: uuid.UUID, *, store: RunStore, bus: RunEven
     claimed = await store.claim(run_id, options.worker_id, options.lease_seconds)
     if claimed is None:
         return None
-    status = await _RunExecution(claimed, store, bus, options).execute()
+    execution = _RunExecution(claimed, store, bus, options)
+    status = await execution.execute()
     if status is not None and status.finished:
-        for hook in options.on_finished:
+        for hook in [*options.on_finished, *(options.on_finished_if_listened if execution.listened else ())]:
             try:
                 await hook(run_id, claimed.workflow_id, status)
             except Exception:  # a trigger failing must not undo the run that finished
                 log.exception("run-finished hook failed for run %s", run_id)
     return status
+
+
+def _parsed_graph(claimed: ClaimedRun) -> Graph:
+    """The claimed version's graph, parsed once per process (it is only read)."""
+    key = (claimed.workflow_id, claimed.version)
+    kept = _parsed_graphs.get(key)
+    if kept is not None and kept[0] == claimed.graph:
+        return kept[1]
+    graph = Graph.model_validate(claimed.graph)
+    if len(_parsed_graphs) >= _PARSED_GRAPHS_KEPT:
+        del _parsed_graphs[next(iter(_parsed_graphs))]  # the oldest entry
+    _parsed_graphs[key] = (claimed.graph, graph)
+    return graph
 
 
 class _RunExecution:
@@ -84,7 +112,7 @@ class _RunExecution:
         self.store = store
         self.bus = bus
         self.options = options
-        self.graph = Graph.model_validate(claimed.graph)
+        self.graph = _parsed_graph(claimed)
         self.status: dict[str, StepStatus] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
         self.sources: dict[str, tuple[str, ...]] = {
@@ -94,6 +122,8 @@ class _RunExecution:
         self.cancel_requested = claimed.cancel_requested
         self.lease_lost = False
         self.running: dict[asyncio.Task[StepRecord], str] = {}
+        self.unsaved: list[StepRecord] = []  # replayable steps that finished, for the run's next write
+        self.listened = False
 
     async def execute(self) -> RunStatus | None:
         run_id = str(self.run.id)
@@ -151,13 +181,13 @@ class _RunExecution:
                 task = asyncio.get_running_loop().create_task(self._run_node(self.graph.nodes_by_id[node_id]))
                 self.running[task] = node_id
             if skipped:
-                await self.store.save_steps(self.run.id, self.run.workflow_id, self.run.owner_id, skipped)
-                for record in skipped:
-                    self._publish_step(record)
+                await self._save(skipped)
                 skipped = []
                 continue
             if not self.running:
                 return
+            if self.unsaved and not all(self._replayable(node_id) for node_id in self.running.values()):
+                await self._save([])  # a node that takes its time is running: show what finished before it
             done, _ = await asyncio.wait(self.running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 node_id = self.running.pop(task)
@@ -174,6 +204,9 @@ class _RunExecution:
 
     def _may_start(self) -> bool:
         return self.failure is None and not self.cancel_requested and not self.lease_lost
+
+    def _replayable(self, node_id: str) -> bool:
+        return get_node_type(self.graph.nodes_by_id[node_id].type).replayable
 
     def _is_active(self, node_id: str) -> bool:
         """A node runs when it has no inputs or at least one incoming edge carries a result."""
@@ -243,9 +276,21 @@ class _RunExecution:
             record.status = StepStatus.WAITING if output.waiting else StepStatus.SUCCEEDED
             record.output = output.document()
             record.tokens, record.cost, record.document_title = output.tokens, output.cost, output.document_title
-        await self.store.save_steps(self.run.id, self.run.workflow_id, self.run.owner_id, [record])
-        self._publish_step(record)
+        if record.status is StepStatus.SUCCEEDED and node_type.replayable:
+            self.unsaved.append(record)
+        else:
+            await self._save([record])
         return record
+
+    async def _save(self, records: list[StepRecord]) -> None:
+        """Commit ``records`` with the replayable steps still unsaved (which they may depend on), then
+        publish them all."""
+        records, self.unsaved = [*self.unsaved, *records], []
+        if not records:
+            return
+        await self.store.save_steps(self.run.id, self.run.workflow_id, self.run.owner_id, records)
+        for record in records:
+            self._publish_step(record)
 
     def _publish_step(self, record: StepRecord) -> None:
         content = str((record.output or {}).get("content", ""))
@@ -282,13 +327,18 @@ class _RunExecution:
                               status=StepStatus.CANCELLED, finished_at=now, error="cancelled on request",
                               logs=[{"at_ms": 0.0, "level": "warning", "message": "cancelled on request"}])
                    for node_id in self.running.values()]
-        await self.store.save_steps(self.run.id, self.run.workflow_id, self.run.owner_id, records)
-        for record in records:
-            self._publish_step(record)
+        await self._save(records)
 
     async def _finish(self, status: RunStatus, error: str | None) -> RunStatus | None:
-        if not await self.store.finish(self.run.id, self.options.worker_id, status, error=error,
-                                       started_at=self.run.started_at):
+        """Record the end with the steps still unsaved; None when the run was no longer this worker's."""
+        records, self.unsaved = self.unsaved, []
+        recorded = await self.store.finish(self.run.id, self.options.worker_id, status, error=error,
+                                           started_at=self.run.started_at, workflow_id=self.run.workflow_id,
+                                           owner_id=self.run.owner_id, records=records)
+        for record in records:
+            self._publish_step(record)
+        if not recorded.ours:
             return None
+        self.listened = recorded.listened
         self.bus.publish({"type": "run", "run_id": str(self.run.id), "status": status.value, "error": error})
         return status

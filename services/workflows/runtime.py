@@ -71,7 +71,8 @@ class InProcessDispatcher(Dispatcher):
 
     def __init__(self) -> None:
         self.options = EngineOptions.from_settings(worker_identity("inproc"))
-        self.options.on_finished += [fire_run_finished_triggers, record_run_finished]
+        self.options.on_finished.append(record_run_finished)
+        self.options.on_finished_if_listened.append(fire_run_finished_triggers)
         self._gate = asyncio.Semaphore(get_settings().worker_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._maintenance: asyncio.Task[None] | None = None

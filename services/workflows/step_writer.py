@@ -1,5 +1,8 @@
 """Step persistence on the engine's hot path: one writer thread per database, with group commit.
 
+(On PostgreSQL it claims runs as well: a claim through this thread's psycopg connection costs a
+fraction of one through the async engine.)
+
 Every finished step must be committed before the nodes that depend on it start, so a step write
 sits on the critical path of every node. Through the async engine it costs 1-2 ms (pool
 checkout, greenlet and driver-thread hops, statement compilation); this writer keeps one
@@ -13,7 +16,6 @@ Each caller awaits its own write: when ``write`` returns, the rows are committed
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import threading
@@ -21,21 +23,30 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Insert, Table
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+import psycopg
+from sqlalchemy import Connection, Engine, Insert
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.run import Step
 from services.db import create_sync_engine_for
 from services.documents.run_outputs import save_output_documents
+from services.workflows.run_writes import (
+    STEP_COLUMNS,
+    Precompiled,
+    RunEnd,
+    RunEndRecorded,
+    document_parameters,
+    listeners_query,
+    output_document_upsert,
+    run_claim,
+    run_end_update,
+    step_upsert,
+)
 
 log = logging.getLogger(__name__)
-STEPS: Table = Step.__table__  # type: ignore[attr-defined]
-_UPDATED_ON_CONFLICT = ("status", "attempt", "input", "output", "error", "started_at", "finished_at",
-                        "duration_ms", "tokens", "cost", "logs")
+_T = TypeVar("_T")
 
 Row = Mapping[str, Any]
 
@@ -44,94 +55,171 @@ Row = Mapping[str, Any]
 class _Write:
     steps: Sequence[Row]
     documents: Sequence[Row]
-    done: asyncio.Future[None]
+    end: RunEnd | None
+    done: asyncio.Future[RunEndRecorded | None]
+
+
+@dataclass(frozen=True)
+class _PostgresStatements:
+    upsert: Precompiled
+    document: Precompiled
+    end: Precompiled
+    claim: Precompiled
 
 
 class StepWriter:
-    """Commits step rows (and the documents of output nodes) from one dedicated thread."""
+    """Commits step rows, the documents of output nodes and runs' ends from one dedicated thread."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._upsert = _step_upsert(engine.dialect.name)
+        dialect = engine.dialect
+        self._upsert = step_upsert(dialect.name)
+        self._end = run_end_update(dialect.name)
         # SQLite: the driver is so fast that SQLAlchemy's per-call work is most of the cost; skip it.
-        sqlite_fast_path = engine.dialect.name == "sqlite"
+        sqlite_fast_path = dialect.name == "sqlite"
         self._driver_upsert = _DriverStatement.compile(self._upsert, engine) if sqlite_fast_path else None
-        self._autocommit = engine.dialect.name == "postgresql"
+        # PostgreSQL: psycopg directly, each transaction pipelined (one round trip).
+        self._postgres = _PostgresStatements(
+            upsert=Precompiled.compile(self._upsert, dialect, column_keys=list(STEP_COLUMNS)),
+            document=Precompiled.compile(output_document_upsert(), dialect),
+            end=Precompiled.compile(self._end, dialect),
+            claim=Precompiled.compile(run_claim(), dialect)) if dialect.name == "postgresql" else None
+        self._autocommit = dialect.name == "postgresql"
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dwc-step-writer")
         self._connection: Connection | None = None  # touched only by the writer thread
         self._pending: list[_Write] = []
         self._flusher: asyncio.Task[None] | None = None
         self._closed = threading.Event()
 
-    async def write(self, steps: Sequence[Row], documents: Sequence[Row] = ()) -> None:
-        """Upsert ``steps`` and insert ``documents``; returns once they are committed."""
+    async def write(self, steps: Sequence[Row], documents: Sequence[Row] = (),
+                    end: RunEnd | None = None) -> RunEndRecorded | None:
+        """Upsert ``steps``, insert ``documents`` and record ``end``, in that order; returns once they are
+        committed, with what recording ``end`` found (None without one)."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        self._pending.append(_Write(steps, documents, done))
+        done: asyncio.Future[RunEndRecorded | None] = loop.create_future()
+        self._pending.append(_Write(steps, documents, end, done))
         if self._flusher is None or self._flusher.done() or self._flusher.get_loop() is not loop:
             self._flusher = loop.create_task(self._flush())
-        await done
+        return await done
+
+    async def claim(self, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """PostgreSQL: the claim statement (``run_writes.run_claim``), autocommitted on this writer's connection
+        (cheaper than the async engine); the row it returned, None when the run was not claimable."""
+        statement = self._postgres
+        assert statement is not None, "claims go through the writer on PostgreSQL only"
+        loop = asyncio.get_running_loop()
+
+        def claim_on(connection: Connection) -> tuple[Any, ...] | None:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            try:
+                row = driver.execute(statement.claim.sql, statement.claim.parameters(parameters)).fetchone()
+            except psycopg.Error as exc:
+                raise self._database_error(exc, statement.claim.sql, driver) from exc
+            return tuple(row) if row is not None else None
+
+        return await loop.run_in_executor(self._thread, self._on_connection, claim_on)
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await loop.run_in_executor(self._thread, self._commit, batch)
+                ends = await loop.run_in_executor(self._thread, self._commit, batch)
             except Exception as exc:
                 if len(batch) == 1:
-                    _settle(batch[0], exc)
+                    _settle(batch[0], None, exc)
                     continue
                 for write in batch:  # one bad write must not fail the others that shared its commit
                     try:
-                        await loop.run_in_executor(self._thread, self._commit, [write])
+                        ends = await loop.run_in_executor(self._thread, self._commit, [write])
                     except Exception as single:
-                        _settle(write, single)
+                        _settle(write, None, single)
                     else:
-                        _settle(write, None)
+                        _settle(write, ends[0] if ends else None, None)
             else:
+                found = iter(ends)
                 for write in batch:
-                    _settle(write, None)
+                    _settle(write, next(found) if write.end is not None else None, None)
 
-    def _commit(self, batch: list[_Write]) -> None:
+    def _commit(self, batch: list[_Write]) -> list[RunEndRecorded]:
+        """Runs in the writer thread."""
+        return self._on_connection(lambda connection: self._commit_on(connection, batch))
+
+    def _on_connection(self, work: Callable[[Connection], _T]) -> _T:
         """Runs in the writer thread. Retries once on a fresh connection if the old one broke."""
         for attempt in (1, 2):
             try:
-                self._commit_on(self._connect(), batch)
-                return
+                return work(self._connect())
             except DBAPIError as exc:
                 self._disconnect()
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
+        raise AssertionError("unreachable")
 
-    def _commit_on(self, connection: Connection, batch: list[_Write]) -> None:
+    def _database_error(self, exc: psycopg.Error, sql: str, driver: Any) -> StatementError:
+        """The exception SQLAlchemy would have raised for ``exc``, telling whether the connection broke."""
+        dialect = self._engine.dialect
+        broken = dialect.is_disconnect(cast(Any, exc), driver, None)
+        return DBAPIError.instance(sql, None, exc, psycopg.Error, dialect=dialect, connection_invalidated=broken)
+
+    def _commit_on(self, connection: Connection, batch: list[_Write]) -> list[RunEndRecorded]:
+        """What each ``end`` of the batch found, in order."""
         latest: dict[tuple[Any, str], Row] = {}  # a later write of the same step supersedes an earlier one
         documents: list[Row] = []
+        ends: list[RunEnd] = []
         for write in batch:
             latest.update({(row["run_id"], row["node_id"]): row for row in write.steps})
             documents.extend(write.documents)
-        if self._driver_upsert is not None and not documents:
+            if write.end is not None:
+                ends.append(write.end)
+        if self._driver_upsert is not None and not documents and not ends:
             self._commit_on_sqlite_driver(connection, self._driver_upsert.parameters(latest.values()))
-            return
-        if self._autocommit:
-            self._commit_on_postgres(connection, list(latest.values()), documents)
-            return
+            return []
+        if self._postgres is not None:
+            return self._commit_on_postgres(connection, self._postgres, list(latest.values()), documents, ends)
         with connection.begin():
             if latest:
                 connection.execute(self._upsert, list(latest.values()))
             if documents:
                 save_output_documents(connection, documents)
+            return [self._record_end(connection, end) for end in ends]
 
-    def _commit_on_postgres(self, connection: Connection, rows: list[Row], documents: list[Row]) -> None:
-        """The connection autocommits: a lone step is one statement and one round trip; more go in a transaction."""
+    def _record_end(self, connection: Connection, end: RunEnd) -> RunEndRecorded:
+        parameters = end.parameters()
+        row = connection.execute(self._end, parameters).first()
+        if row is None:
+            return RunEndRecorded(ours=False)
+        listened = connection.execute(listeners_query(int(row[1])), parameters).scalar()
+        return RunEndRecorded(ours=True, listened=bool(listened))
+
+    def _commit_on_postgres(self, connection: Connection, statements: _PostgresStatements, rows: list[Row],
+                            documents: list[Row], ends: list[RunEnd]) -> list[RunEndRecorded]:
+        """psycopg directly, on a connection that autocommits: a lone step is one statement; anything more
+        is one transaction whose statements go out together and cost one round trip."""
         driver = connection.connection.driver_connection
         assert driver is not None
-        with driver.transaction() if len(rows) > 1 or documents else contextlib.nullcontext():
-            if rows:  # one row goes as a plain execute: psycopg's executemany pipeline costs more
-                connection.execute(self._upsert, rows[0] if len(rows) == 1 else rows)
-            if documents:
-                save_output_documents(connection, documents)
-        connection.commit()  # ends SQLAlchemy's bookkeeping; the database already committed
+        sql = statements.upsert.sql
+        try:
+            if len(rows) == 1 and not documents and not ends:
+                driver.execute(sql, statements.upsert.parameters(rows[0]))
+                return []
+            with driver.pipeline(), driver.transaction():
+                cursor = driver.cursor()
+                if rows:
+                    cursor.executemany(sql, [statements.upsert.parameters(row) for row in rows])
+                sql = statements.document.sql
+                for document in documents:
+                    cursor.execute(sql, statements.document.parameters(document_parameters(document)))
+                sql = statements.end.sql
+                end_cursors = [driver.cursor() for _ in ends]
+                for end, end_cursor in zip(ends, end_cursors, strict=True):
+                    end_cursor.execute(sql, statements.end.parameters(end.parameters()))
+            rows_found = [end_cursor.fetchone() for end_cursor in end_cursors]
+        except psycopg.Error as exc:
+            raise self._database_error(exc, sql, driver) from exc
+        return [RunEndRecorded(ours=row is not None, listened=bool(row[2]) if row is not None else False)
+                for row in rows_found]
 
     def _commit_on_sqlite_driver(self, connection: Connection, parameters: list[tuple[Any, ...]]) -> None:
         """The same upsert straight on the sqlite3 connection (autocommit mode: we issue BEGIN and COMMIT)."""
@@ -207,17 +295,11 @@ class _DriverStatement:
                 for row in rows]
 
 
-def _step_upsert(dialect: str) -> Insert:
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(STEPS)
-    return statement.on_conflict_do_update(index_elements=[STEPS.c.run_id, STEPS.c.node_id],
-                                           set_={name: statement.excluded[name] for name in _UPDATED_ON_CONFLICT})
-
-
-def _settle(write: _Write, error: BaseException | None) -> None:
+def _settle(write: _Write, result: RunEndRecorded | None, error: BaseException | None) -> None:
     if write.done.done():  # the caller was cancelled; its rows are committed (or not) all the same
         return
     if error is None:
-        write.done.set_result(None)
+        write.done.set_result(result)
     else:
         write.done.set_exception(error)
 

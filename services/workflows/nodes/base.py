@@ -130,6 +130,9 @@ class NodeType(ABC, Generic[ConfigT]):
     accepts_input: ClassVar[bool] = True
     template_fields: ClassVar[tuple[str, ...]] = ()  # config fields holding Jinja templates
     expression_fields: ClassVar[tuple[str, ...]] = ()  # config fields holding condition expressions
+    # Quick, and with no effect beyond its step (and the documents written with it): running it again gives
+    # the same result, so the engine commits its step with the run's next write (see engine.py).
+    replayable: ClassVar[bool] = False
 
     def parse_config(self, raw: Mapping[str, Any]) -> ConfigT:
         return self.config_model.model_validate(raw)  # type: ignore[return-value]

@@ -21,6 +21,7 @@ class ConditionNode(NodeType[ConditionConfig]):
     category = "Logic"
     icon = "git-branch"
     config_model = ConditionConfig
+    replayable = True
     output_handles = ("true", "false")
     expression_fields = ("expression",)
 

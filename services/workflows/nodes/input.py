@@ -34,6 +34,7 @@ class InputNode(NodeType[InputConfig]):
     category = "Input / output"
     icon = "log-in"
     config_model = InputConfig
+    replayable = True
     accepts_input = False
 
     async def run(self, config: InputConfig, ctx: NodeContext) -> NodeOutput:

@@ -22,6 +22,7 @@ class MergeNode(NodeType[MergeConfig]):
     category = "Logic"
     icon = "merge"
     config_model = MergeConfig
+    replayable = True
 
     async def run(self, config: MergeConfig, ctx: NodeContext) -> NodeOutput:
         ran = [node_id for node_id in ctx.direct_inputs if node_id in ctx.upstream]

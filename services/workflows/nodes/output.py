@@ -27,6 +27,7 @@ class OutputNode(NodeType[OutputConfig]):
     category = "Input / output"
     icon = "file-output"
     config_model = OutputConfig
+    replayable = True
     output_handles = ()
     template_fields = ("title", "source")
 

@@ -18,6 +18,7 @@ class TemplateNode(NodeType[TemplateConfig]):
     category = "Transform"
     icon = "file-code"
     config_model = TemplateConfig
+    replayable = True
     template_fields = ("template",)
 
     async def run(self, config: TemplateConfig, ctx: NodeContext) -> NodeOutput:

@@ -1,5 +1,5 @@
 """The engine on a real database: order, parallelism, branches, fan-out, timeouts, cancellation,
-approval, resumption after a dead worker, and version pinning."""
+approval, resumption after a dead worker, quick steps committed with the next write, and version pinning."""
 
 from __future__ import annotations
 
@@ -207,6 +207,28 @@ async def test_a_run_whose_worker_died_resumes_without_rerunning_finished_steps(
     steps = steps_by_node(detail)
     assert steps["a"].finished_at == finished_a  # not executed again
     assert steps["b"].output["content"] == "first!"
+
+
+async def test_quick_steps_are_committed_once_a_slow_node_is_running(editor: User) -> None:
+    """Input and template steps wait for the run's next write, but not for a node that takes its time."""
+    graph = {"nodes": [node("in", "input"), node("t", "template", template="ready"), node("wait", "delay", seconds=1)],
+             "edges": [edge("in", "t"), edge("t", "wait")]}
+    async with open_session() as session:
+        workflow = await workflows.create(editor, WorkflowCreate(name="t", graph=graph), session=session)
+        assert workflow.id is not None
+        run = await runs.start_run(workflow.id, {}, session=session, trigger=Trigger.API, actor=editor)
+    seen_before_the_delay_ended = False
+    status = RunStatus.QUEUED
+    while not status.finished:
+        async with open_session() as session:
+            detail = await runs.get_run(editor, run.id, session=session)
+        status = detail.status
+        succeeded = {step.node_id for step in detail.steps if step.status is StepStatus.SUCCEEDED}
+        seen_before_the_delay_ended |= succeeded == {"in", "t"}
+        await asyncio.sleep(0.02)
+    await drain()
+    assert status is RunStatus.SUCCEEDED
+    assert seen_before_the_delay_ended
 
 
 async def test_a_run_keeps_the_version_it_started_on(editor: User) -> None:

@@ -1,5 +1,6 @@
 """The step writer on a real database: concurrent writes all land with their types intact, a later
-write of a step supersedes an earlier one, and one bad write does not fail those sharing its commit."""
+write of a step supersedes an earlier one, one bad write does not fail those sharing its commit, and
+a connection the server ended is replaced."""
 
 from __future__ import annotations
 
@@ -102,3 +103,29 @@ async def test_documents_commit_with_their_steps(editor: User, count: int) -> No
         documents = (await session.exec(select(Document).where(col(Document.run_id) == run.id))).all()
     assert sorted(document.title for document in documents) == [f"Doc {i}" for i in range(count)]
     assert set(await _steps(run.id)) == {f"out{i}" for i in range(count)}
+
+
+async def test_a_write_and_a_claim_after_the_connection_broke_go_through_on_a_new_one(editor: User) -> None:
+    if get_engine().dialect.name != "postgresql":
+        pytest.skip("the writer's connection is terminated from the server side")
+    from sqlalchemy import text
+
+    from services.workflows.run_store import RunStore
+
+    run = await _run(editor)
+    writer = step_writer_for(get_engine())
+    await writer.write([_row(run.id, "before")])
+    async with get_engine().connect() as conn:  # the server ends the writer's session (a restart, a failover)
+        ended = (await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query LIKE 'INSERT INTO steps%'"))).scalars().all()
+    assert ended == [True]
+    await writer.write([_row(run.id, "after")])
+    assert set(await _steps(run.id)) == {"before", "after"}
+    async with get_engine().connect() as conn:
+        ended = (await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query LIKE 'INSERT INTO steps%'"))).scalars().all()
+    assert ended == [True]
+    claimed = await RunStore(get_engine()).claim(run.id, "worker", lease_seconds=30)
+    assert claimed is not None and claimed.workflow_id == run.workflow_id

@@ -1,4 +1,5 @@
-"""Cron schedules fire once per due time even when several loops race; bad schedules are refused."""
+"""Cron schedules fire once per due time even when several loops race; bad schedules are refused; webhooks;
+a finished run starts the workflows listening for its status."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from models.user import User
 from models.workflow import WorkflowCreate
 from services import errors
 from services.db import open_session
+from services.workflows import runs, triggers
 from services.workflows import service as workflows
-from services.workflows import triggers
 from tests.unit.services.workflows.conftest import drain
 
 
@@ -83,3 +84,25 @@ async def test_many_calls_of_one_webhook_all_start_runs_and_stamp_its_last_use_o
         hook = await session.get(WebhookTrigger, created.id)
         assert hook is not None and hook.last_used_at is not None and hook.last_used_at > first_use
     assert len({run.id for run in started}) == 8
+
+
+async def test_a_finished_run_starts_the_workflows_listening_for_its_status_and_no_others(editor: User) -> None:
+    graph = {"nodes": [{"id": "t", "type": "template", "config": {"template": "done"}}], "edges": []}
+    async with open_session() as session:
+        created = [await workflows.create(editor, WorkflowCreate(name=name, graph=graph), session=session)
+                   for name in ("source", "on success", "on any end", "on failure", "switched off")]
+        source, on_success, on_any, on_failure, switched_off = (workflow.id for workflow in created)
+        assert source is not None and None not in (on_success, on_any, on_failure, switched_off)
+        for target, status in ((on_success, "succeeded"), (on_any, "any"), (on_failure, "failed"),
+                               (switched_off, "succeeded")):
+            assert target is not None
+            listener = await triggers.create_run_finished_trigger(editor, target, source, status, session=session)
+        listener.enabled = False
+        session.add(listener)
+        await session.commit()
+        first = await runs.start_run(source, {}, session=session, trigger=Trigger.API, actor=editor)
+    await drain()  # the source run and the runs it started
+    async with open_session() as session:
+        started = (await session.exec(select(Run).where(col(Run.trigger) == Trigger.EVENT))).all()
+    assert sorted(run.workflow_id for run in started) == sorted([on_success, on_any])
+    assert all(run.parameters == {"source_run": str(first.id), "source_status": "succeeded"} for run in started)
