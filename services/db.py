@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,9 +116,10 @@ def create_engine_for(raw_url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine.sync_engine)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_timeout", 5)
+    settings = get_settings()
+    kwargs.setdefault("pool_size", settings.database_pool_size)
+    kwargs.setdefault("max_overflow", settings.database_max_overflow)
+    kwargs.setdefault("pool_timeout", settings.database_pool_timeout_seconds)
     kwargs.setdefault("pool_use_lifo", True)  # busy connections stay hot; the idle ones get pinged
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("connect_timeout", 3)
@@ -190,6 +191,24 @@ def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
 def _refuse_write_statements(state: ORMExecuteState) -> None:
     if state.session.info.get(_READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
         raise ReadOnlySessionWrite("This session only reads (open_read_session); open_session() writes.")
+
+
+@asynccontextmanager
+async def open_statement_connection() -> AsyncIterator[AsyncConnection]:
+    """A Core connection for work whose every write is a single statement (hot paths: no ORM objects).
+
+    On PostgreSQL each statement commits by itself, so a unit of work that is one statement costs
+    one round trip instead of BEGIN, the statement and COMMIT. SQLite cannot put writes of several
+    tables in one statement: there the block is one transaction, committed when it ends without error.
+    """
+    engine = get_engine()
+    if engine.dialect.name == "sqlite":
+        async with engine.begin() as connection:
+            yield connection
+        return
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 async def end_read_lock(session: AsyncSession) -> None:
