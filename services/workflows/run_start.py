@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, insert, select
+from sqlalchemy import CTE, ColumnElement, Executable, Select, Table, bindparam, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.base import utcnow
@@ -31,17 +31,36 @@ RUNS: Table = Run.__table__  # type: ignore[attr-defined]
 VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
 _REMEMBERED_VERSIONS = 1024
 
-_INSERT_RUN = insert(RUNS).values(
-    id=bindparam("run_id"), workflow_id=bindparam("run_workflow_id"), version=bindparam("run_version"),
-    status=bindparam("run_status"), trigger=bindparam("run_trigger"), parameters=bindparam("run_parameters"),
-    created_by=bindparam("run_created_by"), created_at=bindparam("run_created_at"),
-    # Column defaults are not applied to a statement that carries DML in CTEs: every NOT NULL column is set here.
-    total_tokens=0, total_cost=0.0, claims=0, cancel_requested=False)
-_INSERT_AUDIT = insert(AUDIT_LOG).values(**{column.name: bindparam(f"audit_{column.name}")
-                                            for column in AUDIT_LOG.columns})
-# PostgreSQL: the audit entry rides along as a data-modifying CTE of the run's INSERT.
-_INSERT_RUN_AND_AUDIT = _INSERT_RUN.add_cte(_INSERT_AUDIT.cte("audit_entry"))
-_with_also: dict[Executable, Executable] = {}  # the run's INSERT with a caller's statement (by identity)
+# Every column written, as typed parameters (a statement with DML in CTEs gets no column defaults).
+_RUN_ROW: dict[str, ColumnElement[Any]] = {
+    **{name: bindparam(f"run_{name}", type_=RUNS.c[name].type)
+       for name in ("id", "workflow_id", "version", "status", "trigger", "parameters", "created_by", "created_at")},
+    "total_tokens": literal(0, RUNS.c.total_tokens.type), "total_cost": literal(0.0, RUNS.c.total_cost.type),
+    "claims": literal(0, RUNS.c.claims.type), "cancel_requested": literal(False, RUNS.c.cancel_requested.type)}
+_AUDIT_ROW: dict[str, ColumnElement[Any]] = {column.name: bindparam(f"audit_{column.name}", type_=column.type)
+                                             for column in AUDIT_LOG.columns}
+_INSERT_RUN = insert(RUNS).values(_RUN_ROW)
+_INSERT_AUDIT = insert(AUDIT_LOG).values(_AUDIT_ROW)
+_statements: dict[tuple[CTE | None, Executable | None], Select[tuple[uuid.UUID]]] = {}  # by the callers' parts
+
+
+def _run_and_audit(when: CTE | None, also: Executable | None) -> Select[tuple[uuid.UUID]]:
+    """PostgreSQL: ``WITH run AS (INSERT INTO runs ... SELECT ... [FROM when] RETURNING id), audit_entry AS
+    (INSERT INTO audit_log ... SELECT ... FROM run)[, also AS (...)] SELECT id FROM run``."""
+    key = (when, also)
+    statement = _statements.get(key)
+    if statement is None:
+        source = select(*_RUN_ROW.values())
+        run = (insert(RUNS).from_select(list(_RUN_ROW), source if when is None else source.select_from(when))
+               .returning(RUNS.c.id).cte("run"))
+        audit = insert(AUDIT_LOG).from_select(list(_AUDIT_ROW), select(*_AUDIT_ROW.values()).select_from(run))
+        statement = select(run.c.id).add_cte(audit.cte("audit_entry"))
+        if also is not None:
+            statement = statement.add_cte(also.cte("also"))  # type: ignore[attr-defined]
+        _statements[key] = statement
+    return statement
+
+
 _READ_GRAPH = select(VERSIONS.c.graph).where(VERSIONS.c.id == bindparam("version_id"))
 
 
@@ -72,6 +91,10 @@ class RunInputs:
                 f"{', '.join(missing)}.",
                 details=[{"field": f"parameters.{name}", "message": "required by the input node"} for name in missing])
 
+    def accepts(self, parameters: dict[str, Any]) -> bool:
+        """True when ``parameters`` has every required input and names no library document (nothing to read)."""
+        return all(name in parameters for name in self.required) and not self.documents_named(parameters)
+
     def documents_named(self, parameters: dict[str, Any]) -> list[str]:
         """The parameters that name library documents (to check before the run is accepted)."""
         return [name for name in (*self.documents, BATCH_DOCUMENT_PARAMETER) if name in parameters]
@@ -95,33 +118,41 @@ async def inputs_of_version(conn: AsyncConnection, version_id: int, created_at: 
     return inputs
 
 
-def _statement_with(also: Executable) -> Executable:
-    statement = _with_also[also] = _INSERT_RUN_AND_AUDIT.add_cte(also.cte("also"))  # type: ignore[attr-defined]
-    return statement
-
-
 async def insert_queued_run(conn: AsyncConnection, *, workflow_id: int, version: int, trigger: Trigger,
                             parameters: dict[str, Any], actor_id: uuid.UUID | None = None,
                             also: tuple[Executable, dict[str, Any]] | None = None) -> uuid.UUID:
     """Write a queued run and its ``run_started`` audit entry (and ``also``, a statement with its
     parameters) as one statement on PostgreSQL; returns the run's id."""
-    run_id = uuid.uuid4()
-    params: dict[str, Any] = {
-        "run_id": run_id, "run_workflow_id": workflow_id, "run_version": version, "run_status": RunStatus.QUEUED,
-        "run_trigger": trigger, "run_parameters": parameters, "run_created_by": actor_id, "run_created_at": utcnow()}
-    audit = audit_values("run_started", actor_id=actor_id, target=f"run:{run_id}",
-                         details={"workflow_id": workflow_id, "version": version, "trigger": trigger.value})
-    params.update({f"audit_{name}": value for name, value in audit.items()})
+    params = _params(workflow_id, version, trigger, parameters, actor_id)
     if conn.dialect.name == "postgresql":
-        statement: Executable = _INSERT_RUN_AND_AUDIT
         if also is not None:
-            found = _with_also.get(also[0])
-            statement = _statement_with(also[0]) if found is None else found
             params.update(also[1])
-        await conn.execute(statement, params)
-        return run_id
+        await conn.execute(_run_and_audit(None, also and also[0]), params)
+        return params["run_id"]  # type: ignore[no-any-return]
     await conn.execute(_INSERT_RUN, params)
     await conn.execute(_INSERT_AUDIT, params)
     if also is not None:
         await conn.execute(also[0], also[1])
-    return run_id
+    return params["run_id"]  # type: ignore[no-any-return]
+
+
+async def insert_queued_run_when(conn: AsyncConnection, when: CTE, when_params: dict[str, Any], *, workflow_id: int,
+                                 version: int, trigger: Trigger, parameters: dict[str, Any],
+                                 actor_id: uuid.UUID | None = None, also: Executable | None = None) -> uuid.UUID | None:
+    """PostgreSQL only: ``insert_queued_run`` in the same statement as the checks ``when`` makes (a CTE
+    that must select a row, with its parameters ``when_params``, which ``also`` may use as well);
+    None, and nothing written, when it selects none."""
+    params = _params(workflow_id, version, trigger, parameters, actor_id)
+    params.update(when_params)
+    row = (await conn.execute(_run_and_audit(when, also), params)).first()
+    return None if row is None else params["run_id"]
+
+
+def _params(workflow_id: int, version: int, trigger: Trigger, parameters: dict[str, Any],
+            actor_id: uuid.UUID | None) -> dict[str, Any]:
+    run_id = uuid.uuid4()
+    audit = audit_values("run_started", actor_id=actor_id, target=f"run:{run_id}",
+                         details={"workflow_id": workflow_id, "version": version, "trigger": trigger.value})
+    return {"run_id": run_id, "run_workflow_id": workflow_id, "run_version": version, "run_status": RunStatus.QUEUED,
+            "run_trigger": trigger, "run_parameters": parameters, "run_created_by": actor_id,
+            "run_created_at": utcnow(), **{f"audit_{name}": value for name, value in audit.items()}}

@@ -125,6 +125,9 @@ async def test_a_webhook_call_that_cannot_start_a_run_writes_nothing(editor: Use
     with pytest.raises(errors.ValidationFailed) as missing:
         await triggers.run_from_webhook(hook.token, {"topic": "x"})
     assert missing.value.details == [{"field": "parameters.tone", "message": "required by the input node"}]
+    accepted = await triggers.run_from_webhook(hook.token, {"topic": "x", "tone": "dry"})
+    await drain()
+    # The process has met the hook now; what changed since must still be seen.
     async with open_session() as session:
         await workflows.archive(editor, workflow_id, session=session)
     with pytest.raises(errors.Conflict):
@@ -137,7 +140,9 @@ async def test_a_webhook_call_that_cannot_start_a_run_writes_nothing(editor: Use
         await triggers.run_from_webhook(hook.token, {"topic": "x", "tone": "dry"})
     with pytest.raises(errors.NotFound):
         await triggers.run_from_webhook("no-such-token", {})
-    assert await _started_runs(workflow_id) == ([], [])
+    runs, audited = await _started_runs(workflow_id)
+    assert [run.id for run in runs] == [accepted.run_id]
+    assert [entry.target for entry in audited] == [f"run:{accepted.run_id}"]
 
 
 async def test_a_webhook_runs_the_current_version_with_what_that_version_requires(editor: User) -> None:
@@ -149,5 +154,9 @@ async def test_a_webhook_runs_the_current_version_with_what_that_version_require
     with pytest.raises(errors.ValidationFailed):
         await triggers.run_from_webhook(hook.token, {"topic": "x"})  # version 1's inputs are not reused
     second = await triggers.run_from_webhook(hook.token, {"topic": "x", "tone": "dry"})
-    assert (first.version, second.version) == (1, 2)
+    third = await triggers.run_from_webhook(hook.token, {"topic": "y", "tone": "wry"})
+    assert (first.version, second.version, third.version) == (1, 2, 2)
     await drain()
+    runs, audited = await _started_runs(workflow_id)
+    assert sorted((run.version, run.parameters["topic"]) for run in runs) == [(1, "x"), (2, "x"), (2, "y")]
+    assert len(audited) == 3
