@@ -1,5 +1,6 @@
 """Webhook calls under a burst: past ``WEBHOOK_CONCURRENCY`` they wait their turn rather than queue in the
-connection pool, and one that waited past ``WEBHOOK_QUEUE_SECONDS`` gets a 503 that says when to retry."""
+connection pool, and one that waited past ``WEBHOOK_QUEUE_SECONDS`` gets a 503 that says when to retry; each run
+is audited with the call's request id and address."""
 
 from __future__ import annotations
 
@@ -58,3 +59,16 @@ async def test_a_call_that_waited_its_turn_too_long_gets_a_503_with_retry_after_
     assert refused[0].json()["error"]["code"] == "service_unavailable"
     assert "too busy" in refused[0].json()["error"]["message"]
     assert await _runs() == BURST - len(refused)
+
+
+async def test_a_webhook_run_is_audited_with_the_calls_request_id_and_ip(live: httpx.AsyncClient) -> None:
+    admin = await account(live, "root@example.com", Role.ADMIN)
+    hook = await _hook(live)
+    for n in range(2):  # the first call reads the hook, the second is the one-statement path
+        answer = await live.post(hook, json={"topic": "traced"}, headers={"X-Request-ID": f"trace-hook-{n}"})
+        assert answer.status_code == 202 and answer.headers["X-Request-ID"] == f"trace-hook-{n}"
+        run_id = answer.json()["run_id"]
+        entries = (await live.get("/api/v3/audit", headers=admin, params={"target": f"run:{run_id}"})).json()["data"]
+        assert [(e["action"], e["actor_email"], e["ip"], e["request_id"]) for e in entries] == [
+            ("run_started", None, "127.0.0.1", f"trace-hook-{n}")]
+        assert entries[0]["details"]["trigger"] == "webhook"
