@@ -41,6 +41,7 @@ _AUDIT_ROW: dict[str, ColumnElement[Any]] = {column.name: bindparam(f"audit_{col
                                              for column in AUDIT_LOG.columns}
 _INSERT_RUN = insert(RUNS).values(_RUN_ROW)
 _INSERT_AUDIT = insert(AUDIT_LOG).values(_AUDIT_ROW)
+_READ_GRAPH = select(VERSIONS.c.graph).where(VERSIONS.c.id == bindparam("version_id"))
 _statements: dict[tuple[CTE | None, Executable | None], Select[tuple[uuid.UUID]]] = {}  # by the callers' parts
 
 
@@ -59,9 +60,6 @@ def _run_and_audit(when: CTE | None, also: Executable | None) -> Select[tuple[uu
             statement = statement.add_cte(also.cte("also"))  # type: ignore[attr-defined]
         _statements[key] = statement
     return statement
-
-
-_READ_GRAPH = select(VERSIONS.c.graph).where(VERSIONS.c.id == bindparam("version_id"))
 
 
 @dataclass(frozen=True)
