@@ -8,6 +8,7 @@
     ├── PermissionDenied             valid credentials, but the role does not allow it
     ├── RateLimited                  too many attempts; ``retry_after`` seconds to wait
     ├── ServiceUnavailable           a dependency (database, Redis, provider) is down
+    │   ├── Overloaded               too busy to take the request now; ``retry_after`` seconds to wait
     │   └── ProviderUnavailable      an external provider could not be reached
     └── ExecutionFailed              a workflow node failed; ``retryable`` and ``retry_after`` say
                                      whether and when the engine may try it again
@@ -62,6 +63,14 @@ class RateLimited(DomainError):
 
 class ServiceUnavailable(DomainError):
     code = "service_unavailable"
+
+
+class Overloaded(ServiceUnavailable):
+    """This process has more of some work in hand than it takes at once, and the caller waited its turn in vain."""
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
 
 
 class ProviderUnavailable(ServiceUnavailable):

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), validation_alias=_env("DATA_DIR"))
     database_url: str = Field(default="", validation_alias=_env("DATABASE_URL"))
     redis_url: str = Field(default="", validation_alias=_env("REDIS_URL"))
+    # PostgreSQL connections per process: pool_size kept open, max_overflow more under load, and how long a
+    # request waits for one when all are busy before answering 503.
+    database_pool_size: int = Field(default=10, ge=1, le=1000, validation_alias=_env("DATABASE_POOL_SIZE"))
+    database_max_overflow: int = Field(default=10, ge=0, le=1000, validation_alias=_env("DATABASE_MAX_OVERFLOW"))
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300,
+                                                 validation_alias=_env("DATABASE_POOL_TIMEOUT_SECONDS"))
+    # Webhook calls starting runs at once per process (the others wait their turn, in order, up to
+    # WEBHOOK_QUEUE_SECONDS, then get 503): they never queue inside the connection pool.
+    webhook_concurrency: int = Field(default=8, ge=1, le=1000, validation_alias=_env("WEBHOOK_CONCURRENCY"))
+    webhook_queue_seconds: float = Field(default=30.0, gt=0, le=600, validation_alias=_env("WEBHOOK_QUEUE_SECONDS"))
     jwt_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("JWT_SECRET"))
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60, validation_alias=_env("ACCESS_TOKEN_MINUTES"))
     # How long an API process may reuse a signed-in user's row (0: read it on every request).

@@ -67,6 +67,10 @@ def create_api() -> FastAPI:
         lifespan=_settle_heap_at_start,
     )
     install_error_handlers(api)
+    # Routes are matched in order, and FastAPI walks every included router several times per
+    # request: the busiest unauthenticated route (webhook calls, hundreds a second) is matched
+    # first, on the app itself, instead of after ~70 others inside the /api/v3 router.
+    api.include_router(hooks.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     api.include_router(health.liveness_router)
     api.include_router(metrics_router)
     v3 = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
@@ -74,7 +78,6 @@ def create_api() -> FastAPI:
     v3.include_router(auth.router)
     v3.include_router(workflows.router)
     v3.include_router(runs.router)
-    v3.include_router(hooks.router)
     v3.include_router(workflows.advanced_router)
     v3.include_router(ai.router)
     v3.include_router(analytics.router)

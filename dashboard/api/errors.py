@@ -90,7 +90,8 @@ def _status_for(exc: errors.DomainError) -> int:
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else None
+    headers = ({"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited | errors.Overloaded)
+               else None)
     if isinstance(exc, errors.AuthenticationFailed):
         headers = {"WWW-Authenticate": "Bearer"}
     return error_response(_status_for(exc), exc.message, code=exc.code, details=exc.details, headers=headers)

@@ -38,26 +38,12 @@ from services.analytics.hooks import record_run_started
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
 from services.db import open_session
-from services.documents.workflow_inputs import BATCH_DOCUMENT_PARAMETER, check_run_documents
+from services.documents.workflow_inputs import check_run_documents
 from services.settings import get_settings
 from services.workflows import service as workflows
 from services.workflows.graph import Graph
+from services.workflows.run_start import RunInputs
 from services.workflows.runtime import dispatch_committed
-
-
-def required_parameters(graph: Graph) -> list[str]:
-    """The parameters every input node of ``graph`` declares as required."""
-    names: list[str] = []
-    for node in graph.nodes_of_type("input"):
-        names.extend(str(name) for name in node.config.get("fields", []))
-        names.extend(str(name) for name in node.config.get("document_fields", []))
-    return list(dict.fromkeys(names))
-
-
-def document_parameters(graph: Graph) -> list[str]:
-    """The parameters the input nodes of ``graph`` read as library documents."""
-    names = [str(name) for node in graph.nodes_of_type("input") for name in node.config.get("document_fields", [])]
-    return list(dict.fromkeys(names))
 
 
 async def start_run(workflow_id: int, parameters: dict[str, Any], *, session: AsyncSession, trigger: Trigger,
@@ -81,14 +67,9 @@ async def start_run_of(workflow: Workflow, parameters: dict[str, Any], *, sessio
         raise errors.Conflict(f"Workflow {workflow_id} is archived; restore it before running it.")
     if version is None or version.number != workflow.current_version:
         version = await workflows.get_version(workflow_id, workflow.current_version, session=session)
-    graph = Graph.model_validate(version.graph)
-    missing = [name for name in required_parameters(graph) if name not in parameters]
-    if missing:
-        raise errors.ValidationFailed(
-            f"The run is missing required input {'fields' if len(missing) > 1 else 'field'}: {', '.join(missing)}.",
-            details=[{"field": f"parameters.{name}", "message": "required by the input node"} for name in missing])
-    await check_run_documents(actor, [*document_parameters(graph), BATCH_DOCUMENT_PARAMETER], parameters,
-                              session=session)
+    inputs = RunInputs.of(Graph.model_validate(version.graph))
+    inputs.check(parameters)
+    await check_run_documents(actor, inputs.documents_named(parameters), parameters, session=session)
     run = Run(workflow_id=workflow_id, version=version.number, trigger=trigger, parameters=parameters,
               created_by=actor.id if actor else None)
     session.add(run)  # its id is made here, not by the database: the audit entry names it before the flush

@@ -185,7 +185,8 @@ async def dispatch_committed(run_id: uuid.UUID, *, claims: int = 0) -> bool:
     ``DISPATCH_TIMEOUT_SECONDS`` for a queue that does not answer.
     """
     try:
-        await asyncio.wait_for(get_dispatcher().enqueue(run_id, claims=claims), DISPATCH_TIMEOUT_SECONDS)
+        async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):  # no task of its own, as wait_for makes
+            await get_dispatcher().enqueue(run_id, claims=claims)
     except Exception as exc:  # RedisError, OSError, TimeoutError: the run waits in the database
         log.warning("run %s stays queued in the database: the queue is unavailable (%s)", run_id,
                     type(exc).__name__)

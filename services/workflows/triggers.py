@@ -10,27 +10,35 @@ import hashlib
 import logging
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Table, and_, bindparam, or_, update
+from sqlalchemy import select as select_columns
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import utcnow
-from models.run import Run, RunStatus, Trigger
+from models.run import RunAccepted, RunStatus, Trigger
 from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import User
-from models.workflow import Workflow, WorkflowVersion
+from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
 from services import errors
+from services.admission import AdmissionGate
+from services.analytics.hooks import record_run_started
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, require
-from services.db import open_session
-from services.workflows import runs
+from services.db import open_session, open_statement_connection
+from services.documents.workflow_inputs import check_run_documents
+from services.settings import get_settings
+from services.workflows import run_start, runs
 from services.workflows import service as workflows
+from services.workflows.runtime import dispatch_committed
 
 log = logging.getLogger(__name__)
 MAX_DUE_PER_TICK = 100
@@ -69,30 +77,114 @@ async def create_webhook(actor: User, workflow_id: int, *, session: AsyncSession
     return WebhookCreated(id=hook.id, workflow_id=workflow_id, token=token, url_path=f"/api/v3/hooks/{token}")
 
 
-async def run_from_webhook(token: str, payload: dict[str, Any], *, session: AsyncSession) -> Run:
-    """Start a run of the hook's workflow with the JSON body as parameters."""
-    # One round trip: the hook, its workflow and the workflow's current version.
-    current = and_(col(WorkflowVersion.workflow_id) == col(Workflow.id),
-                   col(WorkflowVersion.number) == col(Workflow.current_version))
-    found = (await session.exec(select(WebhookTrigger, Workflow, WorkflowVersion)
-                                .join(Workflow, col(Workflow.id) == col(WebhookTrigger.workflow_id))
-                                .join(WorkflowVersion, current)
-                                .where(col(WebhookTrigger.token_hash) == _hash(token)))).first()
-    if found is None or not found[0].enabled:
+_HOOKS: Table = WebhookTrigger.__table__  # type: ignore[attr-defined]
+_WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
+_VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
+# The hook, its workflow and the workflow's current version, in one round trip.
+_FIND_HOOK = (select_columns(_HOOKS.c.id, _HOOKS.c.enabled, _HOOKS.c.last_used_at, _WORKFLOWS.c.id.label("workflow_id"),
+                             _WORKFLOWS.c.status, _VERSIONS.c.number.label("version"),
+                             _VERSIONS.c.id.label("version_id"), _VERSIONS.c.created_at.label("version_created_at"))
+              .join_from(_HOOKS, _WORKFLOWS, _WORKFLOWS.c.id == _HOOKS.c.workflow_id)
+              .join(_VERSIONS, and_(_VERSIONS.c.workflow_id == _WORKFLOWS.c.id,
+                                    _VERSIONS.c.number == _WORKFLOWS.c.current_version))
+              .where(_HOOKS.c.token_hash == bindparam("hook_token_hash")))
+# Written only when a minute stale: every call writing the hook's row would queue all concurrent calls
+# of one hook behind its row lock until each commit; this takes the lock once a minute, and calls
+# that were waiting for it see the fresh time (PostgreSQL re-checks the WHERE) and skip.
+_IS_STALE = or_(_HOOKS.c.last_used_at.is_(None), _HOOKS.c.last_used_at < bindparam("stale_before"))
+_STAMP_LAST_USE = (update(_HOOKS).where(_HOOKS.c.id == bindparam("hook_id"), _IS_STALE)
+                   .values(last_used_at=bindparam("used_at")))
+# PostgreSQL, a hook met before: the hook is still enabled, its workflow not archived and still at the
+# version whose inputs the parameters were checked against, in the statement that writes the run.
+_HOOK_AS_BEFORE = (select_columns(_HOOKS.c.id)
+                   .join_from(_HOOKS, _WORKFLOWS, _WORKFLOWS.c.id == _HOOKS.c.workflow_id)
+                   .where(_HOOKS.c.token_hash == bindparam("hook_token_hash"), _HOOKS.c.enabled.is_(True),
+                          _WORKFLOWS.c.id == bindparam("known_workflow_id"),
+                          _WORKFLOWS.c.current_version == bindparam("known_version"),
+                          _WORKFLOWS.c.status != WorkflowStatus.ARCHIVED)
+                   .cte("hook"))
+_STAMP_HOOK_AS_BEFORE = (update(_HOOKS).where(_HOOKS.c.id.in_(select_columns(_HOOK_AS_BEFORE.c.id)), _IS_STALE)
+                         .values(last_used_at=bindparam("used_at")))
+WEBHOOK_GATE = AdmissionGate("webhook runs", limit=lambda: get_settings().webhook_concurrency,
+                             wait_seconds=lambda: get_settings().webhook_queue_seconds)
+_REMEMBERED_HOOKS = 1024
+
+
+@dataclass(frozen=True)
+class _KnownHook:
+    """What a call of the hook found last time in this process (never trusted: the write re-checks it)."""
+
+    workflow_id: int
+    version: int
+    inputs: run_start.RunInputs
+
+
+_known_hooks: dict[str, _KnownHook] = {}  # by token hash
+
+
+async def run_from_webhook(token: str, payload: dict[str, Any]) -> RunAccepted:
+    """Start a run of the hook's workflow with the JSON body as parameters; committed when this returns.
+
+    On PostgreSQL, a hook this process met before costs one statement: it checks that the hook, its
+    workflow and the current version are as they were, and writes the run, its audit entry and the
+    hook's stale last use, or writes nothing, and then the call reads them afresh (a second and
+    third statement). At most ``WEBHOOK_CONCURRENCY`` calls per process are at work at once
+    (``WEBHOOK_GATE``); the run is handed to the queue after the commit.
+    """
+    token_hash = _hash(token)
+    async with WEBHOOK_GATE.admitted(), open_statement_connection() as conn:
+        known = _known_hooks.get(token_hash) if conn.dialect.name == "postgresql" else None
+        run_id = None if known is None else await _start_as_before(conn, token_hash, known, payload)
+        if known is None or run_id is None:
+            _known_hooks.pop(token_hash, None)
+            known, run_id = await _start_from_hook_read_afresh(conn, token_hash, payload)
+            if conn.dialect.name == "postgresql":
+                _remember(token_hash, known)
+    record_run_started(run_id, known.workflow_id, None, str(Trigger.WEBHOOK))
+    await dispatch_committed(run_id)
+    return RunAccepted(run_id=run_id, status=RunStatus.QUEUED, workflow_id=known.workflow_id, version=known.version)
+
+
+async def _start_as_before(conn: AsyncConnection, token_hash: str, known: _KnownHook,
+                           payload: dict[str, Any]) -> uuid.UUID | None:
+    """The run, if the hook is as ``known`` says and ``payload`` passes what is known of its inputs."""
+    if not known.inputs.accepts(payload):
+        return None  # maybe the inputs changed: the fresh read says what is wrong, if anything
+    now = utcnow()
+    checks = {"hook_token_hash": token_hash, "known_workflow_id": known.workflow_id, "known_version": known.version,
+              "used_at": now, "stale_before": now - LAST_USED_PRECISION}
+    return await run_start.insert_queued_run_when(conn, _HOOK_AS_BEFORE, checks, workflow_id=known.workflow_id,
+                                                  version=known.version, trigger=Trigger.WEBHOOK,
+                                                  parameters=payload, also=_STAMP_HOOK_AS_BEFORE)
+
+
+async def _start_from_hook_read_afresh(conn: AsyncConnection, token_hash: str,
+                                       payload: dict[str, Any]) -> tuple[_KnownHook, uuid.UUID]:
+    found = (await conn.execute(_FIND_HOOK, {"hook_token_hash": token_hash})).first()
+    if found is None or not found.enabled:
         raise errors.NotFound("No webhook answers at this address.")
-    hook, workflow, version = found
-    # Every call writing the hook's row would queue all concurrent calls of one hook behind its row
-    # lock until each commit; writing it only when a minute stale takes that lock once a minute, and
-    # calls that were waiting for it see the fresh time (PostgreSQL re-checks the WHERE) and skip.
+    workflow_id, version = int(found.workflow_id), int(found.version)
+    if WorkflowStatus(found.status) is WorkflowStatus.ARCHIVED:
+        raise errors.Conflict(f"Workflow {workflow_id} is archived; restore it before running it.")
+    inputs = await run_start.inputs_of_version(conn, found.version_id, found.version_created_at)
+    inputs.check(payload)
+    if named := inputs.documents_named(payload):
+        async with AsyncSession(bind=conn) as session:
+            await check_run_documents(None, named, payload, session=session)
     now = utcnow()
     stale = now - LAST_USED_PRECISION
-    if hook.last_used_at is None or hook.last_used_at < stale:
-        await session.exec(update(WebhookTrigger)
-                           .where(col(WebhookTrigger.id) == hook.id,
-                                  or_(col(WebhookTrigger.last_used_at).is_(None),
-                                      col(WebhookTrigger.last_used_at) < stale))
-                           .values(last_used_at=now))
-    return await runs.start_run_of(workflow, payload, session=session, trigger=Trigger.WEBHOOK, version=version)
+    stamp = None
+    if found.last_used_at is None or found.last_used_at < stale:
+        stamp = (_STAMP_LAST_USE, {"hook_id": found.id, "stale_before": stale, "used_at": now})
+    run_id = await run_start.insert_queued_run(conn, workflow_id=workflow_id, version=version,
+                                               trigger=Trigger.WEBHOOK, parameters=payload, also=stamp)
+    return _KnownHook(workflow_id, version, inputs), run_id
+
+
+def _remember(token_hash: str, known: _KnownHook) -> None:
+    if len(_known_hooks) >= _REMEMBERED_HOOKS:
+        del _known_hooks[next(iter(_known_hooks))]  # the oldest: dicts keep insertion order
+    _known_hooks[token_hash] = known
 
 
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:

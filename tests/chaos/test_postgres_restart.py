@@ -64,7 +64,11 @@ def _saved_workflows(url: str) -> dict[str, int]:
 async def test_requests_during_a_postgres_outage_get_quick_503s_and_the_pool_recovers(
         database: PostgresCluster, api: httpx.AsyncClient) -> None:
     headers = await _signed_in(api)
-    assert (await _create(api, headers, 0)).status_code == 201
+    created = await _create(api, headers, 0)
+    assert created.status_code == 201
+    hook = (await api.post(f"/api/v3/workflows/{created.json()['id']}/webhooks", headers=headers)).json()["url_path"]
+    # A webhook call first, so that its connections are in the pool when the server stops.
+    assert (await api.post(hook, json={"topic": "t"})).status_code == 202
     # Its row was never read by a call, so signing its call in needs the database (the admin's row,
     # read a moment ago, may be answered from the cache for AUTH_USER_CACHE_SECONDS).
     newcomer = await _signed_in(api)
@@ -72,7 +76,8 @@ async def test_requests_during_a_postgres_outage_get_quick_503s_and_the_pool_rec
 
     calls = {"list": api.get("/api/v3/workflows", headers=headers), "create": _create(api, headers, 1),
              "me": api.get("/api/v3/auth/me", headers=newcomer),
-             "login": api.post("/api/v3/auth/login", json={"email": "x@example.com", "password": PASSWORD})}
+             "login": api.post("/api/v3/auth/login", json={"email": "x@example.com", "password": PASSWORD}),
+             "webhook": api.post(hook, json={"topic": "t"})}
     for name, call in calls.items():
         answer, seconds = await _timed(call)
         assert answer.status_code == 503, (name, answer.text)
@@ -86,6 +91,7 @@ async def test_requests_during_a_postgres_outage_get_quick_503s_and_the_pool_rec
     listed = await api.get("/api/v3/workflows", headers=headers)  # the same engine: no app restart
     assert listed.status_code == 200, listed.text
     assert (await api.get("/api/v3/health")).json()["status"] == "ok"
+    assert (await api.post(hook, json={"topic": "t"})).status_code == 202
     assert _saved_workflows(database.url) == {"wf 0": 1}
 
 

@@ -62,23 +62,25 @@ async def _answered(call: Any) -> httpx.Response:
         pytest.fail(f"an API call hung for {time.monotonic() - started:.1f} s while Redis was away")
 
 
-async def _load(api: httpx.AsyncClient, headers: dict[str, str], workflow_id: int, rounds: int) -> list[str]:
-    """Reads and executes, concurrently; returns the ids of the runs the API accepted."""
+async def _load(api: httpx.AsyncClient, headers: dict[str, str], workflow_id: int, rounds: int,
+                hook: str | None = None) -> list[str]:
+    """Reads and executes (and webhook calls, given the ``hook``'s path), concurrently; returns the ids of
+    the runs the API accepted."""
     accepted: list[str] = []
     for n in range(rounds):
         answers = await asyncio.gather(
             _answered(api.get("/api/v3/workflows", headers=headers)),
             _answered(api.get(f"/api/v3/workflows/{workflow_id}", headers=headers)),
+            _answered(api.get("/api/v3/auth/me", headers=headers)),
             _answered(api.post(f"/api/v3/workflows/{workflow_id}/execute", headers=headers,
                                json={"parameters": {"topic": f"r{n}"}})),
-            _answered(api.get("/api/v3/auth/me", headers=headers)))
+            *([_answered(api.post(hook, json={"topic": f"h{n}"}))] if hook else []))
         for answer in answers:
             assert answer.status_code in (200, 202, 503), answer.text
             if answer.status_code == 503:  # a refusal must say why, in the standard error body
                 assert answer.json()["error"]["code"] == "service_unavailable"
-        assert answers[0].status_code == answers[1].status_code == answers[3].status_code == 200
-        if answers[2].status_code == 202:
-            accepted.append(answers[2].json()["run_id"])
+        assert answers[0].status_code == answers[1].status_code == answers[2].status_code == 200
+        accepted += [answer.json()["run_id"] for answer in answers[3:] if answer.status_code == 202]
     return accepted
 
 
@@ -131,10 +133,11 @@ async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup:
     with redis_server(port):
         headers = await _admin(api)
         workflow_id = await _workflow(api, headers)
+        hook = (await api.post(f"/api/v3/workflows/{workflow_id}/webhooks", headers=headers)).json()["url_path"]
         setup.start_worker()
         await setup.wait_for_ready_workers(1)
-        before = await _load(api, headers, workflow_id, rounds=3)
-        assert len(before) == 3
+        before = await _load(api, headers, workflow_id, rounds=3, hook=hook)
+        assert len(before) == 6
         health = await _health(api)
         assert health["status"] == "ok"
         assert health["components"]["cache"] | {"latency_ms": 0} == {
@@ -142,7 +145,7 @@ async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup:
             "last_error": ""}
         assert (await _cache_row(api, headers))["status"] == "ok"
     # Redis is gone (no persistence: when it comes back it has forgotten everything).
-    during = await _load(api, headers, workflow_id, rounds=8)
+    during = await _load(api, headers, workflow_id, rounds=8, hook=hook)
     health = await _health(api)
     assert health["status"] == "degraded"
     assert health["components"]["redis"]["status"] == "down"
@@ -152,12 +155,12 @@ async def test_a_stopped_redis_degrades_the_api_and_loses_no_accepted_run(setup:
     assert "Redis unreachable" in cache["last_error"]
     row = await _cache_row(api, headers)
     assert row["status"] == "degraded" and "Redis unreachable" in row["last_error"]
-    assert len(during) == 8, "runs are accepted into the database while the queue is away"
+    assert len(during) == 16, "runs (executed and from the webhook) are accepted while the queue is away"
     for run_id in during:
         assert RunStatus((await run_row(uuid.UUID(run_id)))["status"]) is RunStatus.QUEUED
     with redis_server(port):
         await _all_succeed(setup, before + during)
-        after = await _load(api, headers, workflow_id, rounds=2)
+        after = await _load(api, headers, workflow_id, rounds=2, hook=hook)
         await _all_succeed(setup, after)
         await _cache_recovers(api, headers)
 

@@ -1,20 +1,23 @@
-"""Cron schedules fire once per due time even when several loops race; bad schedules are refused; webhooks;
-a finished run starts the workflows listening for its status."""
+"""Cron schedules fire once per due time even when several loops race; bad schedules are refused; a webhook
+call's run is committed with its audit entry before the call returns, or nothing is written; a finished run
+starts the workflows listening for its status."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from models.audit import AuditLog
 from models.base import utcnow
-from models.run import Run, Trigger
+from models.run import Run, RunAccepted, RunStatus, Trigger
 from models.trigger import Schedule, WebhookTrigger
 from models.user import User
-from models.workflow import WorkflowCreate
+from models.workflow import GraphUpdate, WorkflowCreate
 from services import errors
 from services.db import open_session
 from services.workflows import runs, triggers
@@ -60,9 +63,8 @@ async def test_many_calls_of_one_webhook_all_start_runs_and_stamp_its_last_use_o
         assert workflow.id is not None
         created = await triggers.create_webhook(editor, workflow.id, session=session)
 
-    async def call() -> Run:
-        async with open_session() as session:
-            return await triggers.run_from_webhook(created.token, {}, session=session)
+    async def call() -> RunAccepted:
+        return await triggers.run_from_webhook(created.token, {})
 
     started = await asyncio.gather(*(call() for _ in range(8)))
     await drain()
@@ -83,7 +85,7 @@ async def test_many_calls_of_one_webhook_all_start_runs_and_stamp_its_last_use_o
     async with open_session() as session:
         hook = await session.get(WebhookTrigger, created.id)
         assert hook is not None and hook.last_used_at is not None and hook.last_used_at > first_use
-    assert len({run.id for run in started}) == 8
+    assert len({run.run_id for run in started}) == 8
 
 
 async def test_a_finished_run_starts_the_workflows_listening_for_its_status_and_no_others(editor: User) -> None:
@@ -106,3 +108,78 @@ async def test_a_finished_run_starts_the_workflows_listening_for_its_status_and_
         started = (await session.exec(select(Run).where(col(Run.trigger) == Trigger.EVENT))).all()
     assert sorted(run.workflow_id for run in started) == sorted([on_success, on_any])
     assert all(run.parameters == {"source_run": str(first.id), "source_status": "succeeded"} for run in started)
+
+
+def _input_graph(*fields: str) -> dict[str, Any]:
+    return {"nodes": [{"id": "in", "type": "input", "config": {"fields": list(fields)}},
+                      {"id": "t", "type": "template", "config": {"template": "{{ params }}"}}],
+            "edges": [{"source": "in", "target": "t"}]}
+
+
+async def _hooked_workflow(editor: User, graph: dict[str, Any]) -> tuple[int, triggers.WebhookCreated]:
+    async with open_session() as session:
+        workflow = await workflows.create(editor, WorkflowCreate(name="hooked", graph=graph), session=session)
+        assert workflow.id is not None
+        return workflow.id, await triggers.create_webhook(editor, workflow.id, session=session)
+
+
+async def _started_runs(workflow_id: int) -> tuple[list[Run], list[AuditLog]]:
+    async with open_session() as session:
+        started = (await session.exec(select(Run).where(col(Run.workflow_id) == workflow_id))).all()
+        audited = (await session.exec(select(AuditLog).where(col(AuditLog.action) == "run_started"))).all()
+    return list(started), list(audited)
+
+
+async def test_a_webhook_run_is_in_the_database_with_its_audit_entry_when_the_call_returns(editor: User) -> None:
+    workflow_id, hook = await _hooked_workflow(editor, _input_graph("topic"))
+    accepted = await triggers.run_from_webhook(hook.token, {"topic": "from a hook"})
+    # Read before the dispatched run can change anything: what the call promised is already committed.
+    runs, audited = await _started_runs(workflow_id)
+    assert [(run.id, run.trigger, run.version, run.parameters) for run in runs] == [
+        (accepted.run_id, Trigger.WEBHOOK, 1, {"topic": "from a hook"})]
+    assert accepted.status is RunStatus.QUEUED and accepted.workflow_id == workflow_id and accepted.version == 1
+    assert [(entry.actor_id, entry.target, entry.details) for entry in audited] == [
+        (None, f"run:{accepted.run_id}", {"workflow_id": workflow_id, "version": 1, "trigger": "webhook"})]
+    await drain()
+
+
+async def test_a_webhook_call_that_cannot_start_a_run_writes_nothing(editor: User) -> None:
+    workflow_id, hook = await _hooked_workflow(editor, _input_graph("topic", "tone"))
+    with pytest.raises(errors.ValidationFailed) as missing:
+        await triggers.run_from_webhook(hook.token, {"topic": "x"})
+    assert missing.value.details == [{"field": "parameters.tone", "message": "required by the input node"}]
+    accepted = await triggers.run_from_webhook(hook.token, {"topic": "x", "tone": "dry"})
+    await drain()
+    # The process has met the hook now; what changed since must still be seen.
+    async with open_session() as session:
+        await workflows.archive(editor, workflow_id, session=session)
+    with pytest.raises(errors.Conflict):
+        await triggers.run_from_webhook(hook.token, {"topic": "x", "tone": "dry"})
+    async with open_session() as session:
+        await session.exec(update(WebhookTrigger).where(col(WebhookTrigger.id) == hook.id)  # type: ignore[call-overload]
+                           .values(enabled=False))
+        await session.commit()
+    with pytest.raises(errors.NotFound):
+        await triggers.run_from_webhook(hook.token, {"topic": "x", "tone": "dry"})
+    with pytest.raises(errors.NotFound):
+        await triggers.run_from_webhook("no-such-token", {})
+    runs, audited = await _started_runs(workflow_id)
+    assert [run.id for run in runs] == [accepted.run_id]
+    assert [entry.target for entry in audited] == [f"run:{accepted.run_id}"]
+
+
+async def test_a_webhook_runs_the_current_version_with_what_that_version_requires(editor: User) -> None:
+    workflow_id, hook = await _hooked_workflow(editor, _input_graph("topic"))
+    first = await triggers.run_from_webhook(hook.token, {"topic": "x"})
+    async with open_session() as session:
+        await workflows.save_graph(editor, workflow_id, GraphUpdate(graph=_input_graph("topic", "tone")),
+                                   session=session)
+    with pytest.raises(errors.ValidationFailed):
+        await triggers.run_from_webhook(hook.token, {"topic": "x"})  # version 1's inputs are not reused
+    second = await triggers.run_from_webhook(hook.token, {"topic": "x", "tone": "dry"})
+    third = await triggers.run_from_webhook(hook.token, {"topic": "y", "tone": "wry"})
+    assert (first.version, second.version, third.version) == (1, 2, 2)
+    await drain()
+    runs, audited = await _started_runs(workflow_id)
+    assert sorted((run.version, run.parameters["topic"]) for run in runs) == [(1, "x"), (2, "x"), (2, "y")]
+    assert len(audited) == 3
