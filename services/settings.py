@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # WEBHOOK_QUEUE_SECONDS, then get 503): they never queue inside the connection pool.
     webhook_concurrency: int = Field(default=8, ge=1, le=1000, validation_alias=_env("WEBHOOK_CONCURRENCY"))
     webhook_queue_seconds: float = Field(default=30.0, gt=0, le=600, validation_alias=_env("WEBHOOK_QUEUE_SECONDS"))
+    # API reads (GET, HEAD) at once per process is DATABASE_POOL_SIZE (the overflow stays free for work
+    # that needs a second connection); the others wait their turn, in order, up to READ_QUEUE_SECONDS.
+    read_queue_seconds: float = Field(default=30.0, gt=0, le=600, validation_alias=_env("READ_QUEUE_SECONDS"))
     jwt_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("JWT_SECRET"))
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60, validation_alias=_env("ACCESS_TOKEN_MINUTES"))
     # How long an API process may reuse a signed-in user's row (0: read it on every request).
