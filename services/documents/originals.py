@@ -4,7 +4,8 @@ The store is content-addressed: the same bytes uploaded twice share one file. Wi
 delete that finds no other document using the file could remove it just after a concurrent upload
 found it already stored and before that upload's row was committed: the new document would point at
 nothing. So both hold the digest's lock for their whole transaction: an upload from before it stores
-the file until its row is committed, a delete from before it counts the references until it commits.
+the file until its row is committed; a delete, once its row's removal is committed, from before it
+counts the references until the file is gone (an upload after that stores the file again).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ async def lock_originals(session: AsyncSession, digests: list[str]) -> None:
 
 
 async def drop_if_unused(session: AsyncSession, digest: str) -> None:
-    """Remove the original once no document refers to it; call with the lock held, after flushing the delete."""
+    """Remove the original once no document refers to it; call with the lock held, after committing the delete."""
     used = (await session.exec(select(func.count()).select_from(Document)
                                .where(col(Document.original_hash) == digest))).one()
     if used:

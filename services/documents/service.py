@@ -174,14 +174,15 @@ async def delete(actor: User, document_id: uuid.UUID, *, session: AsyncSession) 
     require(actor.role, Permission.EDIT_WORKFLOWS)
     document = await get(actor, document_id, session=session)
     digest = document.original_hash
-    if digest is not None:
-        await lock_originals(session, [digest])
     await session.delete(document)
     record_audit(session, "document.delete", actor_id=actor.id, target=f"document:{document_id}")
-    await session.flush()
-    if digest is not None:
-        await drop_if_unused(session, digest)
     await session.commit()
+    # Only once the delete is committed may its original go: a failed commit keeps both. A crash
+    # in between leaves a file no document refers to (space, not data).
+    if digest is not None:
+        await lock_originals(session, [digest])
+        await drop_if_unused(session, digest)
+        await session.commit()
 
 
 async def versions(actor: User, document_id: uuid.UUID, *, session: AsyncSession) -> list[DocumentVersionPublic]:

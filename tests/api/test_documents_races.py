@@ -63,3 +63,14 @@ async def test_deleting_one_copy_while_the_same_file_is_uploaded_again_keeps_the
     assert await _ready_titles(live, ada) == [("minutes-again", "ready")]
     original = await live.get(f"/api/v3/documents/{again.json()[0]['id']}/original", headers=ada)
     assert original.status_code == 200 and original.content == data
+
+
+async def test_an_original_goes_with_the_last_document_that_refers_to_it(live: httpx.AsyncClient) -> None:
+    ada = await account(live, "ada@example.com", Role.EDITOR)
+    data = b"# Notes\n\nTwo copies, then none."
+    first, second = [(await _post(live, ada, name, data)).json()[0] for name in ("notes.md", "notes-copy.md")]
+    await wait_for_extractions()
+    assert (await live.delete(f"/api/v3/documents/{first['id']}", headers=ada)).status_code == 204
+    assert await get_storage().exists(content_digest(data))  # the copy still refers to it
+    assert (await live.delete(f"/api/v3/documents/{second['id']}", headers=ada)).status_code == 204
+    assert not await get_storage().exists(content_digest(data))
