@@ -16,19 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Executable, Select, Table, bindparam, insert, literal, select
+from sqlalchemy import CTE, ColumnElement, Executable, Select, bindparam, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.base import utcnow
-from models.run import Run, RunStatus, Trigger
-from models.workflow import WorkflowVersion
+from models.run import RunStatus, Trigger
+from models.tables import RUNS, VERSIONS
 from services import errors
 from services.auth.audit import AUDIT_LOG, audit_values
 from services.documents.workflow_inputs import BATCH_DOCUMENT_PARAMETER
 from services.workflows.graph import Graph
 
-RUNS: Table = Run.__table__  # type: ignore[attr-defined]
-VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
 _REMEMBERED_VERSIONS = 1024
 
 # Every column written, as typed parameters (a statement with DML in CTEs gets no column defaults).

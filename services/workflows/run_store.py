@@ -17,20 +17,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, and_, func, or_, select, update
+from sqlalchemy import RowMapping, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.base import utcnow
 from models.document import DocumentSource
-from models.run import Run, RunStatus, Step, StepStatus
-from models.workflow import Workflow, WorkflowVersion
+from models.run import RunStatus, StepStatus
+from models.tables import RUNS, STEPS, VERSIONS, WORKFLOWS
 from services.workflows.run_writes import RunEnd, RunEndRecorded
 from services.workflows.step_writer import step_writer_for
 
-RUNS: Table = Run.__table__  # type: ignore[attr-defined]
-STEPS: Table = Step.__table__  # type: ignore[attr-defined]
-VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
-WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
 # What a claim reads (the order of run_writes.run_claim's RETURNING).
 _CLAIMED_COLUMNS = ("workflow_id", "version", "parameters", "started_at", "cancel_requested", "claims", "retry_of",
                     "graph", "owner_id")

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Dialect,
     Insert,
     Select,
-    Table,
     Update,
     and_,
     bindparam,
@@ -41,18 +40,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from models.base import utcnow
-from models.document import Document, DocumentVersion
-from models.run import Run, RunStatus, Step
-from models.trigger import RunFinishedTrigger
-from models.workflow import Workflow, WorkflowVersion
+from models.run import RunStatus
+from models.tables import DOCUMENT_VERSIONS, DOCUMENTS, RUN_FINISHED_TRIGGERS, RUNS, STEPS, VERSIONS, WORKFLOWS
 
-STEPS: Table = Step.__table__  # type: ignore[attr-defined]
-RUNS: Table = Run.__table__  # type: ignore[attr-defined]
-DOCUMENTS: Table = Document.__table__  # type: ignore[attr-defined]
-DOCUMENT_VERSIONS: Table = DocumentVersion.__table__  # type: ignore[attr-defined]
-RUN_FINISHED_TRIGGERS: Table = RunFinishedTrigger.__table__  # type: ignore[attr-defined]
-VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
-WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
 STEP_COLUMNS = ("run_id", "node_id", "node_type", "status", "attempt", "input", "output", "error", "started_at",
                 "finished_at", "duration_ms", "tokens", "cost", "logs")
 _UPDATED_ON_CONFLICT = STEP_COLUMNS[3:]

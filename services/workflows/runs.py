@@ -17,7 +17,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import utcnow
-from models.document import Document, DocumentVersion
 from models.run import (
     Run,
     RunAccepted,
@@ -31,6 +30,7 @@ from models.run import (
     Trigger,
     WorkflowAnalytics,
 )
+from models.tables import DOCUMENT_VERSIONS, DOCUMENTS, RUNS, STEPS, WORKFLOWS
 from models.user import User
 from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
 from services import errors
@@ -115,13 +115,8 @@ async def _get(actor: User, run_id: uuid.UUID, session: AsyncSession) -> Run:
     return found[0]
 
 
-_RUNS = Run.__table__  # type: ignore[attr-defined]
-_STEPS = Step.__table__  # type: ignore[attr-defined]
-_WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-_RUN_COLUMNS = [_RUNS.c[name] for name in RunPublic.model_fields]
-_STEP_COLUMNS = [_STEPS.c[name] for name in StepPublic.model_fields]
-_DOCUMENTS = Document.__table__  # type: ignore[attr-defined]
-_DOCUMENT_VERSIONS = DocumentVersion.__table__  # type: ignore[attr-defined]
+_RUN_COLUMNS = [RUNS.c[name] for name in RunPublic.model_fields]
+_STEP_COLUMNS = [STEPS.c[name] for name in StepPublic.model_fields]
 _step_row = StepPublic.__pydantic_validator__.validate_python
 _run_detail = RunDetail.__pydantic_validator__.validate_python
 
@@ -135,19 +130,19 @@ async def get_run(actor: User, run_id: uuid.UUID, *, session: AsyncSession) -> R
     require(actor.role, Permission.VIEW)
     connection = await session.connection()  # more columns than sqlmodel's typed select takes
     found = (await connection.execute(
-        sa_select(*_RUN_COLUMNS, _WORKFLOWS.c.visibility, _WORKFLOWS.c.owner_id)
-        .join_from(_RUNS, _WORKFLOWS, _WORKFLOWS.c.id == _RUNS.c.workflow_id).where(_RUNS.c.id == run_id))).first()
+        sa_select(*_RUN_COLUMNS, WORKFLOWS.c.visibility, WORKFLOWS.c.owner_id)
+        .join_from(RUNS, WORKFLOWS, WORKFLOWS.c.id == RUNS.c.workflow_id).where(RUNS.c.id == run_id))).first()
     if found is None or not workflows.may_see(actor, found.visibility, found.owner_id):
         raise errors.NotFound(f"Run {run_id} does not exist.")
-    steps = (await connection.execute(sa_select(*_STEP_COLUMNS).where(_STEPS.c.run_id == run_id)
-                                      .order_by(_STEPS.c.finished_at, _STEPS.c.id))).all()
+    steps = (await connection.execute(sa_select(*_STEP_COLUMNS).where(STEPS.c.run_id == run_id)
+                                      .order_by(STEPS.c.finished_at, STEPS.c.id))).all()
     # A later run may have versioned the document since: the run's own version says what it wrote.
     # Its size is counted by the database: the content itself is not needed here.
-    documents, versions = _DOCUMENTS.c, _DOCUMENT_VERSIONS.c
+    documents, versions = DOCUMENTS.c, DOCUMENT_VERSIONS.c
     written = (await connection.execute(
         sa_select(documents.id, documents.title, versions.node_id, documents.mime_type,
                   func.length(versions.content).label("size"), versions.number)
-        .join_from(_DOCUMENT_VERSIONS, _DOCUMENTS, documents.id == versions.document_id)
+        .join_from(DOCUMENT_VERSIONS, DOCUMENTS, documents.id == versions.document_id)
         .where(versions.run_id == run_id))).all()
     detail: RunDetail = _run_detail({
         **found._mapping, "steps": [_step_row(step._mapping) for step in steps],

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import utcnow
+from models.tables import WORKFLOWS
 from models.user import User
 from models.workflow import (
     GraphPublic,
@@ -109,8 +110,7 @@ async def create(actor: User, data: WorkflowCreate, *, session: AsyncSession) ->
     return workflow
 
 
-_WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-_PUBLIC_COLUMNS = [_WORKFLOWS.c[name] for name in WorkflowPublic.model_fields]
+_PUBLIC_COLUMNS = [WORKFLOWS.c[name] for name in WorkflowPublic.model_fields]
 _public_row = WorkflowPublic.__pydantic_validator__.validate_python
 
 
@@ -122,7 +122,7 @@ async def list_workflows(actor: User, *, session: AsyncSession, offset: int = 0,
     and validates each row straight into ``WorkflowPublic``.
     """
     require(actor.role, Permission.VIEW)
-    c = _WORKFLOWS.c
+    c = WORKFLOWS.c
     conditions: list[ColumnElement[bool]] = [c.status == status if status is not None
                                              else c.status != WorkflowStatus.ARCHIVED]
     if not allows(actor.role, Permission.ADMINISTER):
@@ -141,7 +141,7 @@ async def list_workflows(actor: User, *, session: AsyncSession, offset: int = 0,
     if page:
         count = int(page[0].total)
     elif offset:
-        count = (await session.exec(select(func.count()).select_from(_WORKFLOWS).where(*conditions))).one()
+        count = (await session.exec(select(func.count()).select_from(WORKFLOWS).where(*conditions))).one()
     else:
         count = 0
     return WorkflowsPublic.model_construct(data=[_public_row(row._mapping) for row in page], count=count)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import BaseModel, Field
-from sqlalchemy import Table, and_, bindparam, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -25,9 +25,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import utcnow
 from models.run import RunAccepted, RunStatus, Trigger
+from models.tables import VERSIONS as _VERSIONS
+from models.tables import WEBHOOK_TRIGGERS as _HOOKS
+from models.tables import WORKFLOWS as _WORKFLOWS
 from models.trigger import RunFinishedTrigger, Schedule, WebhookTrigger
 from models.user import User
-from models.workflow import Workflow, WorkflowStatus, WorkflowVersion
+from models.workflow import WorkflowStatus
 from services import errors
 from services.admission import AdmissionGate
 from services.analytics.hooks import record_run_started
@@ -77,9 +80,6 @@ async def create_webhook(actor: User, workflow_id: int, *, session: AsyncSession
     return WebhookCreated(id=hook.id, workflow_id=workflow_id, token=token, url_path=f"/api/v3/hooks/{token}")
 
 
-_HOOKS: Table = WebhookTrigger.__table__  # type: ignore[attr-defined]
-_WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
-_VERSIONS: Table = WorkflowVersion.__table__  # type: ignore[attr-defined]
 # The hook, its workflow and the workflow's current version, in one round trip.
 _FIND_HOOK = (select_columns(_HOOKS.c.id, _HOOKS.c.enabled, _HOOKS.c.last_used_at, _WORKFLOWS.c.id.label("workflow_id"),
                              _WORKFLOWS.c.status, _VERSIONS.c.number.label("version"),
