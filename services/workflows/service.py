@@ -6,11 +6,12 @@ and commits once at its end.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Text, cast, func, or_, update
+from sqlalchemy import ColumnElement, Select, Text, bindparam, cast, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,6 +40,7 @@ from services import errors
 from services.analytics.hooks import record_workflow_created, record_workflow_edited
 from services.auth.audit import record_audit
 from services.auth.permissions import Permission, allows, require
+from services.compiled_reads import CompiledRead
 from services.workflows.graph import EdgeSpec, Graph, NodeSpec
 from services.workflows.validation import validate_graph
 
@@ -114,37 +116,48 @@ _PUBLIC_COLUMNS = [WORKFLOWS.c[name] for name in WorkflowPublic.model_fields]
 _public_row = WorkflowPublic.__pydantic_validator__.validate_python
 
 
+@functools.cache
+def _page_read(*, by_status: bool, everyone: bool, searching: bool, tagged: bool) -> CompiledRead:
+    """The page query for one combination of filters (at most 16 of them, each compiled once)."""
+    c = WORKFLOWS.c
+
+    def build() -> Select[Any]:
+        conditions: list[ColumnElement[bool]] = [c.status == bindparam("status", type_=c.status.type) if by_status
+                                                 else c.status != WorkflowStatus.ARCHIVED]
+        if not everyone:
+            conditions.append(or_(c.visibility == WorkflowVisibility.WORKSPACE,
+                                  c.owner_id == bindparam("actor_id", type_=c.owner_id.type)))
+        if searching:
+            conditions.append(or_(func.lower(c.name).like(bindparam("pattern")),
+                                  func.lower(cast(c.tags, Text)).like(bindparam("pattern"))))
+        if tagged:
+            conditions.append(func.lower(cast(c.tags, Text)).like(bindparam("tag_pattern")))
+        # The total rides along with the page (one query, not a count(*) beside it).
+        return (sa_select(*_PUBLIC_COLUMNS, func.count().over().label("total")).where(*conditions)
+                .order_by(c.updated_at.desc(), c.id.desc()).offset(bindparam("offset")).limit(bindparam("limit")))
+
+    return CompiledRead(build)
+
+
 async def list_workflows(actor: User, *, session: AsyncSession, offset: int = 0, limit: int = 50, search: str = "",
                          status: WorkflowStatus | None = None, tag: str = "") -> WorkflowsPublic:
     """A page of workflows, newest edit first; archived ones only when asked for by status.
 
-    The busiest read of the API: it selects the public columns (no ORM objects, no identity map)
-    and validates each row straight into ``WorkflowPublic``.
+    The busiest read of the API: one compiled statement per combination of filters
+    (``services.compiled_reads``), its rows validated straight into ``WorkflowPublic``.
     """
     require(actor.role, Permission.VIEW)
-    c = WORKFLOWS.c
-    conditions: list[ColumnElement[bool]] = [c.status == status if status is not None
-                                             else c.status != WorkflowStatus.ARCHIVED]
-    if not allows(actor.role, Permission.ADMINISTER):
-        conditions.append(or_(c.visibility == WorkflowVisibility.WORKSPACE, c.owner_id == actor.id))
-    if search.strip():
-        pattern = f"%{search.strip().lower()}%"
-        conditions.append(or_(func.lower(c.name).like(pattern), func.lower(cast(c.tags, Text)).like(pattern)))
-    if tag.strip():
-        conditions.append(func.lower(cast(c.tags, Text)).like(f'%"{tag.strip().lower()}"%'))
-    # The total rides along with the page (one query, not a count(*) beside it); only a page past
-    # the end, which has no row to carry it, needs the count on its own.
-    total = func.count().over().label("total")
-    connection = await session.connection()  # eleven columns: past sqlmodel's typed select overloads
-    page = (await connection.execute(sa_select(*_PUBLIC_COLUMNS, total).where(*conditions)
-                                     .order_by(c.updated_at.desc(), c.id.desc()).offset(offset).limit(limit))).all()
-    if page:
-        count = int(page[0].total)
-    elif offset:
-        count = (await session.exec(select(func.count()).select_from(WORKFLOWS).where(*conditions))).one()
+    read = _page_read(by_status=status is not None, everyone=allows(actor.role, Permission.ADMINISTER),
+                      searching=bool(search.strip()), tagged=bool(tag.strip()))
+    values = {"status": status, "actor_id": actor.id, "pattern": f"%{search.strip().lower()}%",
+              "tag_pattern": f'%"{tag.strip().lower()}"%'}
+    page = await read.mappings(session, **values, offset=offset, limit=limit)
+    if not page and offset:  # a page past the end has no row to carry the total: the first one does
+        page_one = await read.mappings(session, **values, offset=0, limit=1)
+        count = int(page_one[0]["total"]) if page_one else 0
     else:
-        count = 0
-    return WorkflowsPublic.model_construct(data=[_public_row(row._mapping) for row in page], count=count)
+        count = int(page[0]["total"]) if page else 0
+    return WorkflowsPublic.model_construct(data=[_public_row(row) for row in page], count=count)
 
 
 async def update_workflow(actor: User, workflow_id: int, data: WorkflowUpdate, *, session: AsyncSession) -> Workflow:

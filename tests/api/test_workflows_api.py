@@ -74,6 +74,9 @@ async def test_a_page_of_workflows_counts_every_match_including_past_the_last_pa
     beyond = (await live.get("/api/v3/workflows?limit=2&offset=10", headers=editor)).json()
     assert (beyond["data"], beyond["count"]) == ([], 3)
     assert (await live.get("/api/v3/workflows?search=nothing-like-this", headers=editor)).json()["count"] == 0
+    # An offset past what the database counts in is the caller's mistake, not a 500.
+    huge = await live.get(f"/api/v3/workflows?offset={10**20}", headers=editor)
+    assert huge.status_code == 422, huge.text
 
 
 async def test_invalid_graph_is_a_422_with_problems_per_node_and_nothing_is_saved(

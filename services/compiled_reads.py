@@ -1,0 +1,106 @@
+"""Hot reads: a Core select compiled once per process, run by the database driver itself.
+
+The busiest GET of the API (the workflow list, which every dashboard and client polls) spent more
+CPU in SQLAlchemy's statement building, execution context and result rows than in everything else
+it did. A ``CompiledRead`` builds its select once; on PostgreSQL its SQL text, bind processors and
+result processors are worked out once, and psycopg runs it as a prepared statement on the
+session's own connection (a 20-row page: about 0.25 ms of CPU instead of 0.8). Values go through
+the same type processors SQLAlchemy would apply, and the driver's errors come out as SQLAlchemy's
+(a dropped connection is invalidated), so callers and error handlers see what they saw before.
+Other databases (SQLite, the embedded default) run the same select through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    named: tuple[tuple[str, str, Processor | None], ...]  # (name in the SQL, caller's keyword, processor)
+    literals: dict[str, Any]  # values written into the statement itself, processed once
+    names: tuple[str, ...]
+    results: tuple[Processor | None, ...]
+
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        parameters = dict(self.literals)
+        for name, key, process in self.named:
+            value = values[key]
+            parameters[name] = process(value) if process is not None and value is not None else value
+        return parameters
+
+    def row_maker(self, _cursor: Any) -> Callable[[Sequence[Any]], dict[str, Any]]:
+        names, results = self.names, self.results
+        if not any(results):
+            return lambda values: dict(zip(names, values, strict=True))
+        return lambda values: {name: process(value) if process is not None and value is not None else value
+                               for name, process, value in zip(names, results, values, strict=True)}
+
+
+def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    named: list[tuple[str, str, Processor | None]] = []
+    literals: dict[str, Any] = {}
+    for bind, name in compiled.bind_names.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.required:
+            named.append((name, bind.key, process))
+        else:
+            value = bind.effective_value
+            literals[name] = process(value) if process is not None and value is not None else value
+    columns = list(statement.selected_columns)
+    return _Compiled(sql=str(compiled), named=tuple(named), literals=literals,
+                     names=tuple(str(column.key) for column in columns),
+                     results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                                   for column in columns))
+
+
+class CompiledRead:
+    """A select with named ``bindparam`` values, built once and run many times.
+
+    ``build`` returns the statement; every value it compares with is a ``bindparam`` named like the
+    keyword given to ``mappings``.
+    """
+
+    def __init__(self, build: Callable[[], Select[Any]]) -> None:
+        self.statement = build()
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    async def mappings(self, session: AsyncSession, **values: Any) -> Sequence[Mapping[str, Any]]:
+        """The rows, each a mapping of column key to value, as SQLAlchemy would have typed them."""
+        connection = await session.connection()
+        if connection.dialect.name != "postgresql":
+            rows: Sequence[Mapping[str, Any]] = (await connection.execute(self.statement, values)).mappings().all()
+            return rows
+        compiled = self._by_dialect.get(connection.dialect.name)
+        if compiled is None:
+            compiled = self._by_dialect[connection.dialect.name] = _compile(self.statement, connection.dialect)
+        return await _run_on_driver(connection, compiled, compiled.parameters(values))
+
+
+async def _run_on_driver(connection: AsyncConnection, compiled: _Compiled,
+                         parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None, "a connection checked out of the pool has its driver connection"
+    dialect = connection.dialect
+    try:
+        cursor = driver.cursor(row_factory=compiled.row_maker)
+        await cursor.execute(compiled.sql, parameters, prepare=True)
+        return await cursor.fetchall()  # type: ignore[no-any-return]
+    except dialect.loaded_dbapi.Error as error:
+        disconnected = dialect.is_disconnect(error, driver, None)
+        if disconnected:
+            await connection.invalidate(error)
+        raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=disconnected, dialect=dialect) from error

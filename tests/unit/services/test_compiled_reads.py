@@ -1,0 +1,94 @@
+"""A compiled read returns what SQLAlchemy would, and fails the way SQLAlchemy would."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy.exc import DataError, OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.tables import WORKFLOWS
+from models.user import Role, User
+from models.workflow import Workflow, WorkflowStatus, WorkflowVisibility
+from services.compiled_reads import CompiledRead
+from services.db import open_read_session, open_session
+
+C = WORKFLOWS.c
+
+
+def _build() -> Select[Any]:
+    # A literal (status != archived), a named value used twice (pattern) and typed ones (owner, limit).
+    return (select(C.id, C.name, C.tags, C.status, C.visibility, C.owner_id, C.created_at, C.updated_at)
+            .where(C.status != WorkflowStatus.ARCHIVED,
+                   or_(C.name.like(bindparam("pattern")), C.description.like(bindparam("pattern"))),
+                   or_(C.visibility == WorkflowVisibility.WORKSPACE,
+                       C.owner_id == bindparam("owner", type_=C.owner_id.type)))
+            .order_by(C.id).limit(bindparam("limit")))
+
+
+READ = CompiledRead(_build)
+
+
+async def _workflows(session: AsyncSession) -> uuid.UUID:
+    owner = User(email="ada@example.com", password_hash="x", role=Role.EDITOR)
+    other = User(email="bo@example.com", password_hash="x", role=Role.EDITOR)
+    session.add_all([owner, other])
+    await session.flush()
+    session.add_all([
+        Workflow(name="report alpha", tags=["Finance", "q3"], owner_id=owner.id, current_version=1),
+        Workflow(name="report beta", description="private", owner_id=other.id, current_version=1,
+                 visibility=WorkflowVisibility.PRIVATE),
+        Workflow(name="old report", status=WorkflowStatus.ARCHIVED, owner_id=owner.id, current_version=1),
+        Workflow(name="memo", description="a report in words", owner_id=owner.id, current_version=1,
+                 status=WorkflowStatus.ACTIVE),
+    ])
+    await session.commit()
+    return owner.id
+
+
+async def test_rows_match_what_sqlalchemy_returns(session: AsyncSession) -> None:
+    owner = await _workflows(session)
+    values = {"pattern": "%report%", "owner": owner, "limit": 10}
+    connection = await session.connection()
+    expected = [dict(row) for row in (await connection.execute(READ.statement, values)).mappings()]
+    for _ in range(2):  # compiled on first use, then from the cache
+        rows = [dict(row) for row in await READ.mappings(session, **values)]
+        assert rows == expected
+    assert [row["name"] for row in rows] == ["report alpha", "memo"]  # not archived, not someone's private one
+    first = rows[0]
+    assert first["tags"] == ["Finance", "q3"]
+    assert first["status"] is WorkflowStatus.DRAFT and rows[1]["status"] is WorkflowStatus.ACTIVE
+    assert first["visibility"] is WorkflowVisibility.WORKSPACE
+    assert first["owner_id"] == owner and isinstance(first["owner_id"], uuid.UUID)
+    assert first["created_at"].tzinfo is not None and first["created_at"].utcoffset() == UTC.utcoffset(None)
+
+
+async def test_a_value_out_of_range_is_sqlalchemys_data_error(session: AsyncSession) -> None:
+    if (await session.connection()).dialect.name != "postgresql":
+        pytest.skip("SQLite has no 64-bit limit to overflow")
+    owner = await _workflows(session)
+    with pytest.raises(DataError):
+        await READ.mappings(session, pattern="%", owner=owner, limit=10**20)
+
+
+async def test_a_dropped_connection_is_invalidated_and_the_next_read_works(live_db: str) -> None:
+    if not live_db.startswith("postgresql"):
+        pytest.skip("a server-side disconnect")
+    async with open_session() as session:
+        owner = await _workflows(session)
+    async with open_read_session() as session:
+        await READ.mappings(session, pattern="%", owner=owner, limit=10)
+        pid = (await session.connection()).sync_connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+        with psycopg.connect(live_db.replace("postgresql+psycopg", "postgresql"), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(OperationalError) as raised:
+            await READ.mappings(session, pattern="%", owner=owner, limit=10)
+        assert raised.value.connection_invalidated
+    for _ in range(3):  # the pool hands out a working connection, not the dead one
+        async with open_read_session() as session:
+            assert len(await READ.mappings(session, pattern="%", owner=owner, limit=10)) == 2
