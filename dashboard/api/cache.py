@@ -58,6 +58,4 @@ async def status(_user: Admin) -> ServicesStatus:
     return await services_status()
 
 
-router = APIRouter(prefix="/advanced")
-router.include_router(cache_router)
-router.include_router(services_router)
+ROUTERS = (cache_router, services_router)  # both under /advanced
