@@ -41,11 +41,17 @@ class _Compiled:
         return parameters
 
     def row_maker(self, _cursor: Any) -> Callable[[Sequence[Any]], dict[str, Any]]:
-        names, results = self.names, self.results
-        if not any(results):
-            return lambda values: dict(zip(names, values, strict=True))
-        return lambda values: {name: process(value) if process is not None and value is not None else value
-                               for name, process, value in zip(names, results, values, strict=True)}
+        names = self.names
+        processed = [(name, process) for name, process in zip(names, self.results, strict=True) if process is not None]
+
+        def make(values: Sequence[Any]) -> dict[str, Any]:
+            row = dict(zip(names, values, strict=True))
+            for name, process in processed:
+                if (value := row[name]) is not None:
+                    row[name] = process(value)
+            return row
+
+        return make
 
 
 def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
