@@ -100,10 +100,9 @@ class GraphUpdate(SQLModel):
     message: str = Field(default="", max_length=500)
 
 
+# A plain pydantic model, not a SQLModel: the workflow list validates twenty of these per call,
+# and SQLModel's constructor tripled the cost of each.
 class WorkflowPublic(BaseModel):
-    """A workflow as the API and the list show it. A plain pydantic model, not a SQLModel: the list
-    validates twenty of these per call, and SQLModel's constructor tripled the cost of each."""
-
     id: int
     name: str
     description: str

@@ -47,19 +47,27 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def get_claims(request: Request,
-                     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> AccessClaims:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _claims_of(request: Request) -> AccessClaims:
     claims = request.scope.get("state", {}).get("claims")
     if not isinstance(claims, AccessClaims):
         raise errors.AuthenticationFailed("Sign in first: send 'Authorization: Bearer <access token>'.")
     return claims
 
 
+async def get_claims(request: Request, _credentials: BearerDep) -> AccessClaims:
+    return _claims_of(request)
+
+
 ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
 
 
-async def get_current_user(claims: ClaimsDep, session: SessionDep, request: Request) -> User:
-    user = await auth.authenticate(claims, session=session)
+async def get_current_user(request: Request, session: SessionDep, _credentials: BearerDep) -> User:
+    # The claims are read here rather than through ClaimsDep: FastAPI solves every dependency
+    # again per request (its own parameters, cache key, kind), and this one is on every call.
+    user = await auth.authenticate(_claims_of(request), session=session)
     record_api_call(user.id, request.method, getattr(request.scope.get("route"), "path", "") or request.url.path)
     # On SQLite the sign-in read holds the write lock, and work the handler starts on other
     # connections (the engine, AI usage rows) must not wait for the response to finish.

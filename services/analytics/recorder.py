@@ -2,9 +2,9 @@
 
 ``record_event`` appends a row to a list and returns: no await, no I/O, so a request or a run never
 waits for analytics. A background task (started by the first event, ending when the buffer is
-empty) writes the buffer as one bulk INSERT (plus the upserts of the hourly rollups it touches,
-see ``rollup.py``) every ``flush_interval`` seconds, or at once when
-``max_batch`` events wait. A failed write is logged, not raised; its rows go back to the front of
+empty) writes the buffer in one statement (COPY on PostgreSQL, ``services.bulk_writes``), plus the
+upserts of the hourly rollups it touches (see ``rollup.py``), every ``flush_interval`` seconds, or
+at once when ``max_batch`` events wait. A failed write is logged, not raised; its rows go back to the front of
 the buffer and are dropped (and counted) after ``max_attempts`` failures in a row, so a database
 outage cannot grow the buffer without bound (``max_buffer`` caps it as well). Shutdown calls
 ``flush_events`` so buffered events are written before the process exits.
@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.analytics import AnalyticsEvent, EventType
@@ -27,6 +27,7 @@ from models.base import utcnow
 from models.notification import Notification
 from models.run import Run, Step, StepStatus
 from services.analytics.rollup import upsert_rollup
+from services.bulk_writes import insert_rows
 from services.db import get_engine
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ async def insert_events(rows: list[Row]) -> None:
         rows = rows + await _complete_run_events(conn, rows)
         await _attribute_to_workflows(conn, rows)
         rows = [{name: row.get(name) for name in COLUMNS} for row in rows]
-        await conn.execute(insert(EVENTS), rows)
+        await insert_rows(conn, EVENTS, COLUMNS, rows)
         await upsert_rollup(conn, rows)  # same transaction: the rollups never disagree with the events
 
 

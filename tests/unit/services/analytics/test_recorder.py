@@ -118,6 +118,29 @@ async def test_insert_events_bulk_writes_rows_with_any_subset_of_columns(analyti
     assert [tuple(r) for r in rows] == [("login", at, None, None), ("ai_call", at, 5, {"a": 1})]
 
 
+async def test_every_column_round_trips_whatever_its_text_holds(analytics_db: str) -> None:
+    # On PostgreSQL the batch goes in as COPY: tabs, newlines, backslashes and \N must not be read
+    # as its delimiters, escapes or NULL.
+    import uuid
+
+    at = datetime(2026, 11, 27, 9, 30, 15, 123456, tzinfo=UTC)
+    tricky = "tab\there\nnew line \\ back\\slash \\N é 🙂"
+    row = {"type": "api_call", "time": at, "user_id": uuid.uuid4(), "workflow_id": 7, "run_id": uuid.uuid4(),
+           "node_id": tricky[:100], "status": "ok\tok", "provider": "p\\N", "model": "\\N", "channel": "",
+           "duration_ms": 1.25, "tokens": 3, "cost_usd": 0.0001, "value": -2.5,
+           "payload": {"route": tricky, "nested": [1, None, {"k": "\\N"}]}}
+    await insert_events([row, {"type": "login", "time": at}])
+    async with get_engine().connect() as conn:
+        stored = (await conn.execute(select(EVENTS).order_by(EVENTS.c.id))).mappings().all()
+    assert {name: stored[0][name] for name in row} == row
+    assert stored[1]["type"] == "login" and stored[1]["payload"] is None and stored[1]["node_id"] is None
+
+
+async def test_a_naive_timestamp_is_refused_not_guessed(analytics_db: str) -> None:
+    with pytest.raises(Exception, match="naive"):
+        await insert_events([{"type": "login", "time": datetime(2026, 11, 27, 9)}])
+
+
 async def test_a_real_recorder_against_a_missing_table_logs_instead_of_raising(
         analytics_db: str, caplog: pytest.LogCaptureFixture) -> None:
     async with get_engine().begin() as conn:
