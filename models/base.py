@@ -37,6 +37,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if value.tzinfo is UTC:  # PostgreSQL sessions are in UTC (services.db): nothing to convert
+            return value  # type: ignore[no-any-return]
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]

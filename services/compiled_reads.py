@@ -22,6 +22,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.db import connection_for_reads
+
 Processor = Callable[[Any], Any]
 
 
@@ -85,14 +87,14 @@ class CompiledRead:
 
     async def mappings(self, session: AsyncSession, **values: Any) -> Sequence[Mapping[str, Any]]:
         """The rows, each a mapping of column key to value, as SQLAlchemy would have typed them."""
-        connection = await session.connection()
-        if connection.dialect.name != "postgresql":
-            rows: Sequence[Mapping[str, Any]] = (await connection.execute(self.statement, values)).mappings().all()
-            return rows
-        compiled = self._by_dialect.get(connection.dialect.name)
-        if compiled is None:
-            compiled = self._by_dialect[connection.dialect.name] = _compile(self.statement, connection.dialect)
-        return await _run_on_driver(connection, compiled, compiled.parameters(values))
+        async with connection_for_reads(session) as connection:
+            if connection.dialect.name != "postgresql":
+                rows: Sequence[Mapping[str, Any]] = (await connection.execute(self.statement, values)).mappings().all()
+                return rows
+            compiled = self._by_dialect.get(connection.dialect.name)
+            if compiled is None:
+                compiled = self._by_dialect[connection.dialect.name] = _compile(self.statement, connection.dialect)
+            return await _run_on_driver(connection, compiled, compiled.parameters(values))
 
 
 async def _run_on_driver(connection: AsyncConnection, compiled: _Compiled,

@@ -92,3 +92,11 @@ async def test_a_dropped_connection_is_invalidated_and_the_next_read_works(live_
     for _ in range(3):  # the pool hands out a working connection, not the dead one
         async with open_read_session() as session:
             assert len(await READ.mappings(session, pattern="%", owner=owner, limit=10)) == 2
+
+
+async def test_a_read_session_reads_on_a_pooled_connection_and_holds_none(live_db: str) -> None:
+    async with open_session() as session:
+        owner = await _workflows(session)
+    async with open_read_session() as session:
+        assert len(await READ.mappings(session, pattern="%report%", owner=owner, limit=10)) == 2
+        assert not session.in_transaction()  # the connection went straight back to the pool
