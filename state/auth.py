@@ -9,6 +9,7 @@ the user resolves it through ``_signed_in_user``, which applies the same checks 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from urllib.parse import quote
 
 import reflex as rx
@@ -20,7 +21,7 @@ from services.analytics.hooks import record_page_view
 from services.auth import service as auth
 from services.auth.permissions import Permission, allows
 from services.auth.tokens import decode_access_token
-from services.db import open_session
+from services.db import is_read_session, open_read_session, open_session
 from services.observability.context import bind_request, new_request_id
 from services.settings import get_settings
 from state.errors import field_errors, form_message
@@ -77,8 +78,9 @@ class AuthState(rx.State):
         bind_request(new_request_id(), self.router.session.client_ip)
         try:
             claims = decode_access_token(self._access_token)
-        except errors.AuthenticationFailed:
-            pair = await auth.refresh(self.session_cookie, session=session, ip=self.router.session.client_ip)
+        except errors.AuthenticationFailed:  # rotating the refresh token writes: a read session cannot
+            async with open_session() if is_read_session(session) else nullcontext(session) as writer:
+                pair = await auth.refresh(self.session_cookie, session=writer, ip=self.router.session.client_ip)
             self._access_token, self.session_cookie = pair.access_token, pair.refresh_token
             claims = decode_access_token(pair.access_token)
         user = await auth.authenticate(claims, session=session)
@@ -103,7 +105,7 @@ class AuthState(rx.State):
     async def require_login(self) -> rx.event.EventSpec | None:
         """on_load of every protected page: resolve the user or send them to sign in."""
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
         except errors.DomainError:
             self._forget()
@@ -118,7 +120,7 @@ class AuthState(rx.State):
         if self.router.url.query_parameters.get("registered"):
             self.form_notice = "Your account is ready. Sign in to continue."
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 await self._signed_in_user(session)
         except errors.DomainError:
             return None

@@ -28,7 +28,7 @@ from models.user import Role
 from models.workflow import GraphUpdate, VersionPublic, WorkflowStatus
 from services import errors
 from services.auth.permissions import Permission, allows
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.settings import get_settings
 from services.workflows import service as workflows
 from services.workflows.validation import validate_graph
@@ -114,7 +114,7 @@ class BuilderState(AuthState):
         self.viewing_version, self._preview, self.multi_selected = 0, {}, []
         try:
             self._workflow_id = int(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 found = await workflows.detail(user, self._workflow_id, session=session)
                 history = await workflows.list_versions(user, self._workflow_id, session=session)

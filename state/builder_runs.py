@@ -19,7 +19,7 @@ from models.run import RunDetail, RunStatus
 from models.user import Role
 from services import errors
 from services.auth.permissions import Permission, allows
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.documents.library_query import ready_documents
 from services.workflows import runs
 from services.workflows.events import get_event_bus
@@ -97,7 +97,7 @@ class BuilderRunState(AuthState):
                                                       for f in n["config"].get("document_fields", [])))
         self.run_document_values = ["" for _ in self.run_document_fields]
         if self.run_document_fields:  # the library's ready documents, to choose from
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 found = await ready_documents(user, session=session)
             self.run_documents = [DocumentChoice(str(document_id), title) for document_id, title in found]
@@ -230,7 +230,7 @@ class BuilderRunState(AuthState):
     async def _show_run(self, run_id: str) -> bool:
         """Take the run's steps from the database; True once it has ended or waits for a person."""
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 detail = await runs.get_run(user, uuid.UUID(run_id), session=session)
         except errors.DomainError as exc:

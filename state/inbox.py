@@ -19,7 +19,7 @@ from typing import Any
 import reflex as rx
 
 from services import errors
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.notifications import inbox, ui_queries
 from services.notifications.inbox_events import inbox_topic
 from services.notifications.schemas import NotificationPublic
@@ -97,7 +97,7 @@ class InboxState(PagedList, AuthState):
     async def _reload(self) -> None:
         """Count, bell items, list and categories, in one session."""
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 listed = await inbox.get_all(user, self._filters(), session=session)
                 newest = await inbox.get_all(user, inbox.InboxFilter(limit=BELL_ITEMS), session=session)

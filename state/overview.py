@@ -21,7 +21,7 @@ from models.run import RunStatus
 from services import errors
 from services.analytics.dashboard import load_overview
 from services.auth.activity import account_overview
-from services.db import open_session
+from services.db import open_read_session
 from services.workflows.events import get_event_bus
 from state import analytics_charts as charts
 from state.auth import AuthState
@@ -64,7 +64,7 @@ class OverviewState(AuthState):
     @rx.event
     async def load(self) -> None:
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 data = await account_overview(user, session=session)
         except errors.DomainError:
@@ -82,7 +82,7 @@ class OverviewState(AuthState):
         if not self.user_id:  # not signed in: require_login is redirecting
             return
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
             data = await load_overview(user)
         except errors.DomainError as exc:

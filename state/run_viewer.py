@@ -22,7 +22,7 @@ import reflex as rx
 from models.run import RunStatus
 from models.run_report import RunReport
 from services import errors
-from services.db import open_session
+from services.db import open_read_session
 from services.workflows import run_report, runs
 from services.workflows import service as workflows
 from services.workflows.events import get_event_bus
@@ -135,7 +135,7 @@ class RunViewerState(AuthState):
 
     async def _fetch(self) -> None:
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 found = await run_report.report(user, uuid.UUID(self.run_id), session=session)
         except errors.NotFound:
@@ -237,7 +237,7 @@ class RunListState(PagedList, AuthState):
 
     async def _reload(self) -> None:
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 workflow = await workflows.detail(user, self.workflow_id, session=session)
                 found = await runs.list_runs(user, self.workflow_id, session=session, offset=self.offset,

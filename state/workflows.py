@@ -15,7 +15,7 @@ from models.user import Role
 from models.workflow import WorkflowCreate, WorkflowExport, WorkflowStatus, WorkflowUpdate, WorkflowVisibility
 from services import errors
 from services.auth.permissions import Permission, allows
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.workflows import gallery, listing
 from services.workflows import service as workflows
 from state.auth import AuthState
@@ -78,7 +78,7 @@ class WorkflowsState(PagedList, AuthState):
         self.error = ""
         status = None if self.status_filter == "all" else WorkflowStatus(self.status_filter)
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 found = await listing.list_with_runs(user, session=session, offset=self.offset,
                                                      limit=self.page_size, search=self.search, status=status,
