@@ -78,7 +78,10 @@ class AuthState(rx.State):
         bind_request(new_request_id(), self.router.session.client_ip)
         try:
             claims = decode_access_token(self._access_token)
-        except errors.AuthenticationFailed:  # rotating the refresh token writes: a read session cannot
+        except errors.AuthenticationFailed as exc:
+            if not self.session_cookie:  # a visitor who never signed in: nothing to look up
+                raise errors.AuthenticationFailed("Sign in to continue.") from exc
+            # rotating the refresh token writes: a read session cannot
             async with open_session() if is_read_session(session) else nullcontext(session) as writer:
                 pair = await auth.refresh(self.session_cookie, session=writer, ip=self.router.session.client_ip)
             self._access_token, self.session_cookie = pair.access_token, pair.refresh_token
