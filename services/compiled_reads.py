@@ -33,7 +33,7 @@ class _Compiled:
     named: tuple[tuple[str, str, Processor | None], ...]  # (name in the SQL, caller's keyword, processor)
     literals: dict[str, Any]  # values written into the statement itself, processed once
     names: tuple[str, ...]
-    results: tuple[Processor | None, ...]
+    processed: tuple[tuple[str, Processor], ...]  # the result columns that have a processor
 
     def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
         parameters = dict(self.literals)
@@ -43,8 +43,7 @@ class _Compiled:
         return parameters
 
     def row_maker(self, _cursor: Any) -> Callable[[Sequence[Any]], dict[str, Any]]:
-        names = self.names
-        processed = [(name, process) for name, process in zip(names, self.results, strict=True) if process is not None]
+        names, processed = self.names, self.processed
 
         def make(values: Sequence[Any]) -> dict[str, Any]:
             row = dict(zip(names, values, strict=True))
@@ -67,11 +66,12 @@ def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
         else:
             value = bind.effective_value
             literals[name] = process(value) if process is not None and value is not None else value
-    columns = list(statement.selected_columns)
-    return _Compiled(sql=str(compiled), named=tuple(named), literals=literals,
-                     names=tuple(str(column.key) for column in columns),
-                     results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                                   for column in columns))
+    names = tuple(str(column.key) for column in statement.selected_columns)
+    results = (column.type.dialect_impl(dialect).result_processor(dialect, None)
+               for column in statement.selected_columns)
+    return _Compiled(sql=str(compiled), named=tuple(named), literals=literals, names=names,
+                     processed=tuple((name, process) for name, process in zip(names, results, strict=True)
+                                     if process is not None))
 
 
 class CompiledRead:

@@ -215,11 +215,6 @@ async def open_read_session() -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def is_read_session(session: AsyncSession) -> bool:
-    """Whether ``session`` came from ``open_read_session`` (and so refuses writes)."""
-    return bool(session.info.get(_READ_ONLY))
-
-
 @asynccontextmanager
 async def connection_for_reads(session: AsyncSession) -> AsyncIterator[AsyncConnection]:
     """The connection to run a Core read of ``session`` on.
@@ -229,7 +224,7 @@ async def connection_for_reads(session: AsyncSession) -> AsyncIterator[AsyncConn
     connection and its close) cost about 40 µs more per request. Any other session (a transaction,
     or a test's) runs the read on its own connection, where it sees what the session wrote.
     """
-    if is_read_session(session) and not session.in_transaction():
+    if session.info.get(_READ_ONLY) and not session.in_transaction():
         async with _autocommit_engine(get_engine()).connect() as connection:
             yield connection
     else:

@@ -9,7 +9,6 @@ the user resolves it through ``_signed_in_user``, which applies the same checks 
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from urllib.parse import quote
 
 import reflex as rx
@@ -21,7 +20,7 @@ from services.analytics.hooks import record_page_view
 from services.auth import service as auth
 from services.auth.permissions import Permission, allows
 from services.auth.tokens import decode_access_token
-from services.db import is_read_session, open_read_session, open_session
+from services.db import open_read_session, open_session
 from services.observability.context import bind_request, new_request_id
 from services.settings import get_settings
 from state.errors import field_errors, form_message
@@ -81,8 +80,7 @@ class AuthState(rx.State):
         except errors.AuthenticationFailed as exc:
             if not self.session_cookie:  # a visitor who never signed in: nothing to look up
                 raise errors.AuthenticationFailed("Sign in to continue.") from exc
-            # rotating the refresh token writes: a read session cannot
-            async with open_session() if is_read_session(session) else nullcontext(session) as writer:
+            async with open_session() as writer:  # rotating the refresh token writes and commits on its own
                 pair = await auth.refresh(self.session_cookie, session=writer, ip=self.router.session.client_ip)
             self._access_token, self.session_cookie = pair.access_token, pair.refresh_token
             claims = decode_access_token(pair.access_token)

@@ -102,7 +102,7 @@ def create_api() -> FastAPI:
     for router in (health.router, auth.router, workflows.router, runs.router, workflows.advanced_router, ai.router,
                    analytics.router, *cache.ROUTERS, notifications.router, notifications.inbox_router,
                    documents.router, audit.router):
-        _add_routes(api, router, API_PREFIX + ("/advanced" if router in cache.ROUTERS else ""), ERROR_RESPONSES)
+        _add_routes(api, router, API_PREFIX, ERROR_RESPONSES)
 
     @api.api_route(API_PREFIX + "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)

@@ -24,8 +24,8 @@ class ClearCall(BaseModel):
     namespace: str | None = Field(default=None, max_length=32, description="None clears every namespace.")
 
 
-cache_router = APIRouter(prefix="/cache", tags=["cache"])
-services_router = APIRouter(prefix="/services", tags=["services"])
+cache_router = APIRouter(prefix="/advanced/cache", tags=["cache"])
+services_router = APIRouter(prefix="/advanced/services", tags=["services"])
 
 
 @cache_router.get("/stats", response_model=CacheStats)
@@ -58,4 +58,4 @@ async def status(_user: Admin) -> ServicesStatus:
     return await services_status()
 
 
-ROUTERS = (cache_router, services_router)  # both under /advanced
+ROUTERS = (cache_router, services_router)

@@ -147,10 +147,10 @@ async def list_workflows(actor: User, *, session: AsyncSession, offset: int = 0,
     (``services.compiled_reads``), its rows validated straight into ``WorkflowPublic``.
     """
     require(actor.role, Permission.VIEW)
+    search, tag = search.strip().lower(), tag.strip().lower()
     read = _page_read(by_status=status is not None, everyone=allows(actor.role, Permission.ADMINISTER),
-                      searching=bool(search.strip()), tagged=bool(tag.strip()))
-    values = {"status": status, "actor_id": actor.id, "pattern": f"%{search.strip().lower()}%",
-              "tag_pattern": f'%"{tag.strip().lower()}"%'}
+                      searching=bool(search), tagged=bool(tag))
+    values = {"status": status, "actor_id": actor.id, "pattern": f"%{search}%", "tag_pattern": f'%"{tag}"%'}
     page = await read.mappings(session, **values, offset=offset, limit=limit)
     if not page and offset:  # a page past the end has no row to carry the total: the first one does
         page_one = await read.mappings(session, **values, offset=0, limit=1)
