@@ -19,6 +19,7 @@ from dashboard.api.observability import (
     trusted_networks,
 )
 from dashboard.api.rate_limits import RateLimitMiddleware
+from dashboard.api.request_scope import RequestScope
 from dashboard.api.security_headers import SecurityHeadersMiddleware
 from services.auth.api_rate_limits import ApiQuotas, build_api_quotas
 from services.process_heap import settle_heap
@@ -109,6 +110,7 @@ def create_api() -> FastAPI:
     async def unknown_route(path: str) -> object:
         return error_response(404, f"There is no API route '/{path}' here; see /docs for the list.")
 
+    api.add_middleware(RequestScope)  # innermost: closes what the request's dependencies opened
     api.add_middleware(RateLimitMiddleware, quotas=_quotas_built_on_first_use())
     api.add_middleware(ApiGuard, public_paths=PUBLIC_API_PATHS, public_prefixes=(f"{API_PREFIX}/hooks/",),
                        max_body_bytes=lambda: get_settings().api_max_body_bytes,

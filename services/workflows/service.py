@@ -151,9 +151,9 @@ async def list_workflows(actor: User, *, session: AsyncSession, offset: int = 0,
     read = _page_read(by_status=status is not None, everyone=allows(actor.role, Permission.ADMINISTER),
                       searching=bool(search), tagged=bool(tag))
     values = {"status": status, "actor_id": actor.id, "pattern": f"%{search}%", "tag_pattern": f'%"{tag}"%'}
-    page = await read.mappings(session, **values, offset=offset, limit=limit)
+    page = await read.records(session, **values, offset=offset, limit=limit)
     if not page and offset:  # a page past the end has no row to carry the total: the first one does
-        page_one = await read.mappings(session, **values, offset=0, limit=1)
+        page_one = await read.records(session, **values, offset=0, limit=1)
         count = int(page_one[0]["total"]) if page_one else 0
     else:
         count = int(page[0]["total"]) if page else 0

@@ -1,13 +1,14 @@
-"""A compiled read returns what SQLAlchemy would, and fails the way SQLAlchemy would."""
+"""A compiled read's rows validate into the same models as SQLAlchemy's, and it fails the way SQLAlchemy would."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.exc import DataError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -51,21 +52,40 @@ async def _workflows(session: AsyncSession) -> uuid.UUID:
     return owner.id
 
 
-async def test_rows_match_what_sqlalchemy_returns(session: AsyncSession) -> None:
+class Row(BaseModel):
+    id: int
+    name: str
+    tags: list[str]
+    status: WorkflowStatus
+    visibility: WorkflowVisibility
+    owner_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+async def test_rows_validate_into_what_sqlalchemys_rows_do(session: AsyncSession) -> None:
     owner = await _workflows(session)
     values = {"pattern": "%report%", "owner": owner, "limit": 10}
     connection = await session.connection()
-    expected = [dict(row) for row in (await connection.execute(READ.statement, values)).mappings()]
+    expected = [Row.model_validate(dict(row)) for row in (await connection.execute(READ.statement, values)).mappings()]
     for _ in range(2):  # compiled on first use, then from the cache
-        rows = [dict(row) for row in await READ.mappings(session, **values)]
+        rows = [Row.model_validate(record) for record in await READ.records(session, **values)]
         assert rows == expected
-    assert [row["name"] for row in rows] == ["report alpha", "memo"]  # not archived, not someone's private one
+        assert [row.model_dump_json() for row in rows] == [row.model_dump_json() for row in expected]
+    assert [row.name for row in rows] == ["report alpha", "memo"]  # not archived, not someone's private one
     first = rows[0]
-    assert first["tags"] == ["Finance", "q3"]
-    assert first["status"] is WorkflowStatus.DRAFT and rows[1]["status"] is WorkflowStatus.ACTIVE
-    assert first["visibility"] is WorkflowVisibility.WORKSPACE
-    assert first["owner_id"] == owner and isinstance(first["owner_id"], uuid.UUID)
-    assert first["created_at"].tzinfo is not None and first["created_at"].utcoffset() == UTC.utcoffset(None)
+    assert first.tags == ["Finance", "q3"]
+    assert first.status is WorkflowStatus.DRAFT and rows[1].status is WorkflowStatus.ACTIVE
+    assert first.visibility is WorkflowVisibility.WORKSPACE
+    assert first.owner_id == owner
+    assert first.created_at.utcoffset() == UTC.utcoffset(None) and first.created_at.tzinfo is UTC
+
+
+async def test_records_are_the_drivers_values(session: AsyncSession) -> None:
+    owner = await _workflows(session)
+    [record] = await READ.records(session, pattern="memo", owner=owner, limit=10)
+    assert record["status"] == "active" and record["visibility"] == "workspace"  # values, or enums equal to them
+    assert isinstance(record["owner_id"], uuid.UUID) and record["tags"] == []
 
 
 async def test_a_value_out_of_range_is_sqlalchemys_data_error(session: AsyncSession) -> None:
@@ -73,7 +93,7 @@ async def test_a_value_out_of_range_is_sqlalchemys_data_error(session: AsyncSess
         pytest.skip("SQLite has no 64-bit limit to overflow")
     owner = await _workflows(session)
     with pytest.raises(DataError):
-        await READ.mappings(session, pattern="%", owner=owner, limit=10**20)
+        await READ.records(session, pattern="%", owner=owner, limit=10**20)
 
 
 async def test_a_dropped_connection_is_invalidated_and_the_next_read_works(live_db: str) -> None:
@@ -82,21 +102,21 @@ async def test_a_dropped_connection_is_invalidated_and_the_next_read_works(live_
     async with open_session() as session:
         owner = await _workflows(session)
     async with open_read_session() as session:
-        await READ.mappings(session, pattern="%", owner=owner, limit=10)
+        await READ.records(session, pattern="%", owner=owner, limit=10)
         pid = (await session.connection()).sync_connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
         with psycopg.connect(live_db.replace("postgresql+psycopg", "postgresql"), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         with pytest.raises(OperationalError) as raised:
-            await READ.mappings(session, pattern="%", owner=owner, limit=10)
+            await READ.records(session, pattern="%", owner=owner, limit=10)
         assert raised.value.connection_invalidated
     for _ in range(3):  # the pool hands out a working connection, not the dead one
         async with open_read_session() as session:
-            assert len(await READ.mappings(session, pattern="%", owner=owner, limit=10)) == 2
+            assert len(await READ.records(session, pattern="%", owner=owner, limit=10)) == 2
 
 
 async def test_a_read_session_reads_on_a_pooled_connection_and_holds_none(live_db: str) -> None:
     async with open_session() as session:
         owner = await _workflows(session)
     async with open_read_session() as session:
-        assert len(await READ.mappings(session, pattern="%report%", owner=owner, limit=10)) == 2
+        assert len(await READ.records(session, pattern="%report%", owner=owner, limit=10)) == 2
         assert not session.in_transaction()  # the connection went straight back to the pool

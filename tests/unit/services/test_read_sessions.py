@@ -8,7 +8,15 @@ import pytest
 from sqlmodel import col, select, update
 
 from models.user import Role, User
-from services.db import ReadOnlySessionWrite, open_read_session, open_session
+from services.db import (
+    ReadOnlySessionWrite,
+    _autocommit_engine,
+    close_read_session,
+    get_engine,
+    new_read_session,
+    open_read_session,
+    open_session,
+)
 
 
 async def _add_user(email: str) -> None:
@@ -62,3 +70,19 @@ async def test_on_sqlite_a_connection_back_from_a_read_session_leaves_transactio
             assert raw is not None and raw.connection.dbapi_connection is not None
             assert raw.connection.dbapi_connection.isolation_level is None  # not pysqlite's implicit BEGIN
             await session.commit()
+
+
+async def test_a_read_session_gives_its_connection_back_when_closed_and_one_that_read_nothing_takes_none(
+        live_db: str) -> None:
+    await _add_user("ada@example.com")
+    pool = _autocommit_engine(get_engine()).sync_engine.pool
+    before = pool.checkedout()  # type: ignore[attr-defined]
+    idle = new_read_session()
+    await close_read_session(idle)
+    assert pool.checkedout() == before  # type: ignore[attr-defined]
+    reader = new_read_session()
+    assert len((await reader.exec(select(User))).all()) == 1
+    assert pool.checkedout() == before + 1  # type: ignore[attr-defined]
+    await close_read_session(reader)
+    assert pool.checkedout() == before and not reader.in_transaction()  # type: ignore[attr-defined]
+    assert not reader.identity_map  # the rows it read are let go too
