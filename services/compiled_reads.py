@@ -7,25 +7,28 @@ are worked out once, and psycopg runs it as a prepared statement. Its rows are f
 to validate next, so they are the driver's values as they come (SQLAlchemy's result processors
 turned 20 rows into enums and checked datetimes at 3.5 µs a row, work the model does again in C):
 enums are their stored values, JSON is parsed, timestamps are UTC (PostgreSQL sessions run in UTC,
-``services.db``). The driver's errors come out as SQLAlchemy's (a dropped connection is
-invalidated), so callers and error handlers see what they saw before. Other databases (SQLite, the
-embedded default) run the same select through SQLAlchemy.
+``services.db``). The whole read is one hop into SQLAlchemy's greenlet (``services.db.run_read``)
+on one reused cursor per connection. The driver's errors come out as SQLAlchemy's (a dropped
+connection is invalidated), so callers and error handlers see what they saw before. Other
+databases (SQLite, the embedded default) run the same select through SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg.rows import tuple_row
-from sqlalchemy import Select
+from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.db import connection_for_reads
+from services.db import run_read
 
 Processor = Callable[[Any], Any]
 
@@ -73,28 +76,35 @@ class CompiledRead:
 
     async def records(self, session: AsyncSession, **values: Any) -> list[dict[str, Any]]:
         """The rows, each a dict of column key to value, for a pydantic model to validate."""
-        async with connection_for_reads(session) as connection:
-            if connection.dialect.name != "postgresql":
-                return [dict(row) for row in (await connection.execute(self.statement, values)).mappings()]
-            compiled = self._by_dialect.get(connection.dialect.name)
-            if compiled is None:
-                compiled = self._by_dialect[connection.dialect.name] = _compile(self.statement, connection.dialect)
-            return await _run_on_driver(connection, compiled, compiled.parameters(values))
+        return await run_read(session, functools.partial(self._read, values))
+
+    def _read(self, values: Mapping[str, Any], connection: Connection) -> list[dict[str, Any]]:
+        dialect = connection.dialect
+        if dialect.name != "postgresql":
+            return [dict(row) for row in connection.execute(self.statement, values).mappings()]
+        compiled = self._by_dialect.get(dialect.name)
+        if compiled is None:
+            compiled = self._by_dialect[dialect.name] = _compile(self.statement, dialect)
+        parameters = compiled.parameters(values)
+        driver = connection.connection.driver_connection
+        try:
+            return await_only(_run_on_driver(driver, compiled, parameters))
+        except dialect.loaded_dbapi.Error as error:
+            disconnected = dialect.is_disconnect(error, driver, None)
+            if disconnected:
+                connection.invalidate(error)
+            raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=disconnected, dialect=dialect) from error
 
 
-async def _run_on_driver(connection: AsyncConnection, compiled: _Compiled,
-                         parameters: dict[str, Any]) -> list[dict[str, Any]]:
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None, "a connection checked out of the pool has its driver connection"
-    dialect = connection.dialect
-    try:
-        cursor = driver.cursor(row_factory=tuple_row)
-        await cursor.execute(compiled.sql, parameters, prepare=True)
-        names = compiled.names
-        return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
-    except dialect.loaded_dbapi.Error as error:
-        disconnected = dialect.is_disconnect(error, driver, None)
-        if disconnected:
-            await connection.invalidate(error)
-        raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error,
-                                  connection_invalidated=disconnected, dialect=dialect) from error
+# One cursor per driver connection, executed again and again (making one cost 15 µs a read).
+_cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+async def _run_on_driver(driver: Any, compiled: _Compiled, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    cursor = _cursors.get(driver)
+    if cursor is None:
+        cursor = _cursors[driver] = driver.cursor(row_factory=tuple_row)
+    await cursor.execute(compiled.sql, parameters, prepare=True)
+    names = compiled.names
+    return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]

@@ -16,17 +16,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg.types.json
 import pydantic_core
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.settings import get_settings
@@ -39,6 +40,7 @@ _autocommit: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 _read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 _READ_ONLY = "dwc_read_only"
+_T = TypeVar("_T")
 
 
 def _json_loads(data: bytes | bytearray | str) -> Any:
@@ -234,20 +236,26 @@ async def close_read_session(session: AsyncSession) -> None:
         await asyncio.shield(session.close())  # as AsyncSession's own exit: a cancelled request still closes it
 
 
-@asynccontextmanager
-async def connection_for_reads(session: AsyncSession) -> AsyncIterator[AsyncConnection]:
-    """The connection to run a Core read of ``session`` on.
+async def run_read(session: AsyncSession, read: Callable[[Connection], _T]) -> _T:
+    """Run ``read``, synchronous Core work, on the connection a read of ``session`` belongs on.
 
-    A read session runs each statement on its own, so one that holds no connection yet takes one
+    A read session runs each statement on its own, so one that holds no connection yet reads on one
     straight from the autocommit pool: going through the ORM session (its transaction object, its
     connection and its close) cost about 40 µs more per request. Any other session (a transaction,
-    or a test's) runs the read on its own connection, where it sees what the session wrote.
+    or a test's) reads on its own connection, where it sees what the session wrote. Either way the
+    whole read (checkout, statement, checkin) is one hop into SQLAlchemy's greenlet, where ``read``
+    may ``await_only`` the driver: an ``AsyncConnection`` took three (connect, driver, close), each a
+    fresh greenlet with a stack of its own mapped and unmapped.
     """
     if session.info.get(_READ_ONLY) and not session.in_transaction():
-        async with _autocommit_engine(get_engine()).connect() as connection:
-            yield connection
-    else:
-        yield await session.connection()
+        return await greenlet_spawn(_on_pooled_connection, _autocommit_engine(get_engine()).sync_engine, read)
+    connection = await session.connection()
+    return await greenlet_spawn(read, connection.sync_connection)
+
+
+def _on_pooled_connection(engine: Engine, read: Callable[[Connection], _T]) -> _T:
+    with engine.connect() as connection:
+        return read(connection)
 
 
 @event.listens_for(Session, "before_flush")
