@@ -5,7 +5,8 @@ PostgreSQL and Redis, with granian as ``make run`` serves it (``--server uvicorn
 baseline is a bare FastAPI JSON endpoint (``bench/bare_api.py``) served by the same number of
 processes of the same server, measured by the same client in the same run. The client speaks
 HTTP/1.1 keep-alive over raw sockets (httpx would be the bottleneck) from ``--client-processes``
-asyncio processes, spreading connections over the replicas.
+asyncio processes on uvloop, spreading connections over the replicas: it shares the two cores with
+what it measures, so the less it costs the more the servers get (wrk measured the issue's floors).
 
 * reads: ``--clients`` connections (default 50), each signed in, ``GET /api/v3/workflows`` in a loop;
 * flows: ``--clients`` API clients, each signing in (``POST /auth/login``) and then, in a loop,
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DWC_DATA_DIR", tempfile.mkdtemp(prefix="dwc-bench-"))
 
 import psycopg  # noqa: E402
+import uvloop  # noqa: E402
 
 from tests.infra import migrate, reachable, temporary_postgres_database  # noqa: E402
 from tests.processes import free_port, redis_server, stop_process_group  # noqa: E402
@@ -116,7 +118,7 @@ async def _hammer_here(ports: list[int], clients: range, seconds: float, method:
 
 
 def _hammer_in_process(*arguments: Any) -> tuple[list[float], int, dict[int, int]]:
-    return asyncio.run(_hammer_here(*arguments))
+    return uvloop.run(_hammer_here(*arguments))
 
 
 class Client:
@@ -410,4 +412,4 @@ if __name__ == "__main__":
                         help="what serves the API and the bare endpoint (make run serves with granian)")
     parser.add_argument("--client-processes", type=int, default=1,
                         help="processes generating the load (one asyncio process reached about 3,600 req/s here)")
-    asyncio.run(main(parser.parse_args()))
+    uvloop.run(main(parser.parse_args()))
