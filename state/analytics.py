@@ -16,7 +16,7 @@ from services import errors
 from services.analytics import reports
 from services.analytics.dashboard import DASHBOARD_RANGES, load_dashboard
 from services.analytics.hooks import record_ui_action
-from services.db import open_session
+from services.db import open_read_session, open_session
 from state import analytics_charts as charts
 from state.auth import AuthState
 from state.errors import form_message
@@ -63,7 +63,7 @@ class AnalyticsState(AuthState):
             return
         await self._reload()
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 subscription = await reports.get_subscription(user, session=session)
         except errors.DomainError as exc:
@@ -75,7 +75,7 @@ class AnalyticsState(AuthState):
         self.loading, self.error = True, ""
         workflow_id = int(self.workflow) if self.workflow.isdigit() else None
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
             data = await load_dashboard(user, self.time_range if self.time_range in DASHBOARD_RANGES else "week",
                                         workflow_id=workflow_id)
@@ -128,7 +128,7 @@ class AnalyticsState(AuthState):
         time_range: ReportRange = "day" if self.time_range == "day" else "month" if self.time_range == "month" \
             else "week"
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
             report = await reports.build_report(user, time_range, workflow_id=workflow_id)
         except errors.DomainError as exc:

@@ -14,7 +14,7 @@ from services import errors
 from services.auth import audit_log
 from services.auth.audit_log import AuditFilter
 from services.auth.permissions import Permission, allows
-from services.db import open_session
+from services.db import open_read_session
 from state.auth import AuthState
 from state.errors import form_message
 from state.paging import PagedList
@@ -67,7 +67,7 @@ class AuditState(PagedList, AuthState):
         self.loading, self.audit_error = True, ""
         try:
             filters = self._filters()
-            async with open_session() as session:
+            async with open_read_session() as session:
                 actor = await self._signed_in_user(session)
                 self.allowed = allows(actor.role, Permission.ADMINISTER)
                 if not self.allowed:
@@ -112,7 +112,7 @@ class AuditState(PagedList, AuthState):
     async def export_csv(self) -> rx.event.EventSpec | None:
         try:
             filters = self._filters(paged=False)
-            async with open_session() as session:
+            async with open_read_session() as session:
                 actor = await self._signed_in_user(session)
                 text = await audit_log.export_csv(actor, filters, session=session)
         except errors.DomainError as exc:

@@ -51,6 +51,7 @@ class AuthState(rx.State):
     form_notice: str = ""
     errors_by_field: dict[str, str] = {}
     submitting: bool = False
+    _form_page: str = ""  # the page whose form the messages above answer
 
     @rx.var
     def signed_in(self) -> bool:
@@ -98,6 +99,7 @@ class AuthState(rx.State):
 
     def _start_form(self) -> None:
         self.form_error, self.form_notice, self.errors_by_field = "", "", {}
+        self._form_page = self.router.url.path
 
     def _fail_form(self, exc: Exception) -> None:
         self.form_error, self.errors_by_field, self.submitting = form_message(exc), field_errors(exc), False
@@ -116,8 +118,14 @@ class AuthState(rx.State):
 
     @rx.event
     async def open_login_page(self) -> rx.event.EventSpec | None:
-        """on_load of /login and /register: signed-in users go straight in."""
-        self._start_form()
+        """on_load of /login and /register: signed-in users go straight in.
+
+        Messages left by the other page's form are cleared; this page's own are kept: a form sent
+        before the page finished loading is answered before this on_load runs (Reflex queues the
+        page's on_load events behind it), and its inline errors must not be wiped.
+        """
+        if self._form_page != self.router.url.path:
+            self._start_form()
         if self.router.url.query_parameters.get("registered"):
             self.form_notice = "Your account is ready. Sign in to continue."
         try:

@@ -13,7 +13,7 @@ import reflex as rx
 
 from models.document import BatchRunPublic, DocumentPublic
 from services import errors
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.documents import batch, library_query
 from services.documents import service as documents
 from services.documents.export import ExportFormat
@@ -113,7 +113,7 @@ class DocumentsState(PagedList, AuthState):
         self.loading = True
         await self._reload()
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 found = await listing.list_with_runs(user, session=session, offset=0, limit=100)
             self.workflow_choices = [f"{row.workflow.id} · {row.workflow.name}" for row in found.rows]
@@ -123,7 +123,7 @@ class DocumentsState(PagedList, AuthState):
 
     async def _reload(self) -> None:
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 found = await library_query.list_documents(user, session=session, q=self.search, tag=self.tag_filter,
                                                            offset=self.offset, limit=self.page_size)

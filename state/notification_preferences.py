@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from models.notification import ANY
 from services import errors
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.notifications import preferences, ui_queries
 from services.notifications.lookup import channel_infos
 from services.notifications.preferences import PreferenceRule, Preferences, QuietHours
@@ -98,7 +98,7 @@ class PreferencesState(AuthState):
         self.pref_error = self.pref_notice = ""
         self.pref_channels = [info.name for info in channel_infos()]
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 user = await self._signed_in_user(session)
                 prefs = await preferences.get(user, session=session)
                 categories = await ui_queries.inbox_categories(user, session=session)

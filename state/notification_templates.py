@@ -13,7 +13,7 @@ from models.notification import NotificationTemplate
 from models.user import Role
 from services import errors
 from services.auth.permissions import Permission, allows
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.notifications import templates
 from services.notifications.lookup import channel_infos
 from state.auth import AuthState
@@ -90,7 +90,7 @@ class TemplatesState(AuthState):
         self.preview_subject, self.preview_body = preview.subject, preview.body
 
     async def _reload(self) -> None:
-        async with open_session() as session:
+        async with open_read_session() as session:
             await self._signed_in_user(session)
             self.template_rows = [_row(t) for t in await templates.get_all(session=session)]
 

@@ -11,7 +11,7 @@ from models.notification import DeliveryStatus
 from models.user import Role
 from services import errors
 from services.auth.permissions import Permission, allows
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.notifications import service as notifications
 from services.notifications.lookup import channel_infos
 from services.notifications.schemas import HistoryFilter, NotificationPublic
@@ -69,7 +69,7 @@ class SentState(AuthState):
                                 status=None if self.sent_status == ALL else DeliveryStatus(self.sent_status),
                                 offset=self.sent_page * PAGE_SIZE, limit=PAGE_SIZE)
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 actor = await self._signed_in_user(session)
                 if not allows(actor.role, Permission.ADMINISTER):
                     self.sent, self.sent_total = [], 0

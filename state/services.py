@@ -18,7 +18,7 @@ from services.auth.permissions import Permission, require
 from services.cache import service as cache
 from services.cache.history import SAMPLE_SECONDS, HitRatioPoint
 from services.cache.stats import CacheStats, OptimizeReport
-from services.db import open_session
+from services.db import open_read_session, open_session
 from services.status import ServicesStatus, ServiceStatus, services_status
 from state.auth import AuthState
 from state.errors import form_message
@@ -160,7 +160,7 @@ class ServicesState(AuthState):
     async def _authorize(self) -> bool:
         """Whether the signed-in user is an admin; otherwise the page says so and shows nothing else."""
         try:
-            async with open_session() as session:
+            async with open_read_session() as session:
                 require((await self._signed_in_user(session)).role, Permission.ADMINISTER)
         except errors.PermissionDenied:
             self.refused = REFUSED
