@@ -212,28 +212,17 @@ async def open_read_session() -> AsyncIterator[AsyncSession]:
     sees its own snapshot inside a transaction too, so reads see what they saw before. Anything that
     tries to write through it raises ``ReadOnlySessionWrite``.
     """
-    session = new_read_session()
+    get_engine()
+    assert _read_sessionmaker is not None
+    session = _read_sessionmaker()
     try:
         yield session
     finally:
-        await close_read_session(session)
-
-
-def new_read_session() -> AsyncSession:
-    """A read session (see ``open_read_session``) for the caller to hand to ``close_read_session``."""
-    get_engine()
-    assert _read_sessionmaker is not None
-    return _read_sessionmaker()
-
-
-async def close_read_session(session: AsyncSession) -> None:
-    """Close a read session, unless it never ran a statement: it holds no connection and no rows.
-
-    Most API reads never touch theirs (the caller's row comes from the cache, the list runs on a
-    pooled connection of its own), and closing one (a greenlet hop and a shielded task) cost 25 µs.
-    """
-    if session.in_transaction() or session.identity_map:
-        await asyncio.shield(session.close())  # as AsyncSession's own exit: a cancelled request still closes it
+        # One that never ran a statement holds no connection and no rows, and is not closed: most API
+        # reads never touch theirs (the caller's row comes from the cache, the list runs on a pooled
+        # connection of its own), and closing one (a greenlet hop and a shielded task) cost 25 µs.
+        if session.in_transaction() or session.identity_map:
+            await asyncio.shield(session.close())  # as AsyncSession's own exit: a cancelled request still closes it
 
 
 async def run_read(session: AsyncSession, read: Callable[[Connection], _T]) -> _T:

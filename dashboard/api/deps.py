@@ -17,7 +17,7 @@ from services.analytics.hooks import record_api_call
 from services.auth import service as auth
 from services.auth.permissions import Permission, require
 from services.auth.tokens import AccessClaims
-from services.db import close_read_session, end_read_lock, new_read_session, open_session
+from services.db import end_read_lock, open_read_session, open_session
 from services.settings import get_settings
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -51,9 +51,7 @@ async def get_session(request: Request) -> AsyncSession:
     stack = exit_stack_of(request.scope)
     if request.method in _READ_METHODS:
         await stack.enter_async_context(READ_GATE.admitted())
-        session = new_read_session()
-        stack.push_async_callback(close_read_session, session)
-        return session
+        return await stack.enter_async_context(open_read_session())
     return await stack.enter_async_context(open_session())
 
 

@@ -6,22 +6,20 @@ statement sums the run's tokens and cost from its steps and says whether a run-f
 listens for the status, so a run that nobody listens for costs no query for its triggers.
 
 On PostgreSQL the writer sends these (and the claim of a run) through psycopg directly, compiled
-once (``Precompiled``), in one pipelined round trip per transaction; an output node's document and
+once (``services.precompiled.Precompiled``), in one pipelined round trip per transaction; an output node's document and
 its new version are one statement (``output_document_upsert``) instead of three.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    ClauseElement,
     ColumnElement,
-    Dialect,
     Insert,
     Select,
     Update,
@@ -37,7 +35,6 @@ from sqlalchemy import (
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from models.base import utcnow
 from models.run import RunStatus
@@ -161,27 +158,3 @@ def document_parameters(row: Mapping[str, Any]) -> dict[str, Any]:
     return {f"d_{name}": row.get(name) for name in DOCUMENT_COLUMNS}
 
 
-@dataclass(frozen=True)
-class Precompiled:
-    """A statement compiled once for a driver taking named parameters, with each parameter's bind processor
-    (and the value of the parameters the statement itself carries)."""
-
-    sql: str
-    parameters_of: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
-
-    @classmethod
-    def compile(cls, statement: ClauseElement, dialect: Dialect, *,
-                column_keys: list[str] | None = None) -> Precompiled:
-        # for_executemany: no implicit RETURNING of the primary key, which nobody reads.
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=column_keys, for_executemany=True))
-        binds = {name: bind for bind, name in compiled.bind_names.items()}
-        return cls(str(compiled), tuple((name, bind.type.dialect_impl(dialect).bind_processor(dialect),
-                                         None if bind.callable is not None else bind.value)
-                                        for name, bind in binds.items()))
-
-    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, process, default in self.parameters_of:
-            value = values.get(name, default)
-            out[name] = process(value) if process is not None and value is not None else value
-        return out

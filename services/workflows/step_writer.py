@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.db import create_sync_engine_for
 from services.documents.run_outputs import save_output_documents
+from services.precompiled import Precompiled
 from services.workflows.run_writes import (
     STEP_COLUMNS,
-    Precompiled,
     RunEnd,
     RunEndRecorded,
     document_parameters,

@@ -11,9 +11,7 @@ from models.user import Role, User
 from services.db import (
     ReadOnlySessionWrite,
     _autocommit_engine,
-    close_read_session,
     get_engine,
-    new_read_session,
     open_read_session,
     open_session,
 )
@@ -77,12 +75,11 @@ async def test_a_read_session_gives_its_connection_back_when_closed_and_one_that
     await _add_user("ada@example.com")
     pool = _autocommit_engine(get_engine()).sync_engine.pool
     before = pool.checkedout()  # type: ignore[attr-defined]
-    idle = new_read_session()
-    await close_read_session(idle)
+    async with open_read_session():
+        pass
     assert pool.checkedout() == before  # type: ignore[attr-defined]
-    reader = new_read_session()
-    assert len((await reader.exec(select(User))).all()) == 1
-    assert pool.checkedout() == before + 1  # type: ignore[attr-defined]
-    await close_read_session(reader)
+    async with open_read_session() as reader:
+        assert len((await reader.exec(select(User))).all()) == 1
+        assert pool.checkedout() == before + 1  # type: ignore[attr-defined]
     assert pool.checkedout() == before and not reader.in_transaction()  # type: ignore[attr-defined]
     assert not reader.identity_map  # the rows it read are let go too
