@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from components.unexpected_error import unexpected_error_banner
 from dashboard.api.app import create_api
 from dashboard.lifespan import flush_analytics_on_shutdown, settle_heap_at_start
 from dashboard.pages import (  # noqa: F401  (importing registers pages)
@@ -20,8 +21,12 @@ from dashboard.pages import (  # noqa: F401  (importing registers pages)
     workflows,
 )
 from services.observability.logging import configure_logging
+from state.unexpected_error import page_event_failed
 
 configure_logging()
-app = rx.App(api_transformer=create_api())
+app = rx.App(api_transformer=create_api(), backend_exception_handler=page_event_failed,
+             # Over every page, beside Reflex's own overlay (connection banner, toaster).
+             extra_app_wraps={(6, "UnexpectedErrorBanner"):
+                              lambda stateful: rx.fragment(unexpected_error_banner()) if stateful else None})
 app.register_lifespan_task(flush_analytics_on_shutdown)
 app.register_lifespan_task(settle_heap_at_start)

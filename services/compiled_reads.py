@@ -62,7 +62,7 @@ class CompiledRead:
             disconnected = dialect.is_disconnect(error, driver, None)
             if disconnected:
                 connection.invalidate(error)
-            raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error,
+            raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error, hide_parameters=True,
                                       connection_invalidated=disconnected, dialect=dialect) from error
 
 

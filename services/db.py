@@ -135,7 +135,12 @@ def _postgres_connect_args(connect_args: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_engine_for(raw_url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``raw_url`` with the product's connection settings."""
+    """An async engine for ``raw_url`` with the product's connection settings.
+
+    Statement parameters stay out of error messages (``hide_parameters``): an error's text is logged,
+    and its parameters may be a password hash or a provider's API key being saved.
+    """
+    kwargs.setdefault("hide_parameters", True)
     url = async_url(raw_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -156,6 +161,7 @@ def create_engine_for(raw_url: str, **kwargs: Any) -> AsyncEngine:
 
 def create_sync_engine_for(raw_url: str, **kwargs: Any) -> Engine:
     """A synchronous engine for ``raw_url`` with the same connection settings (dedicated writer threads)."""
+    kwargs.setdefault("hide_parameters", True)
     url = sync_url(raw_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, **kwargs)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services import errors
 
@@ -37,3 +39,10 @@ def form_message(exc: Exception) -> str:
     if isinstance(exc, errors.DomainError):
         return exc.message
     return "Something went wrong on our side; try again in a moment."
+
+
+def unexpected_message(exc: Exception) -> str:
+    """A sentence for an error no page event expected (see ``state.unexpected_error``)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return "The database is unavailable or busy, so that was not done; try again in a moment."
+    return "Something went wrong on our side, so that was not done; it has been logged."

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import os
@@ -92,7 +93,9 @@ class InProcessDispatcher(Dispatcher):
 
     def _ensure_maintenance(self) -> None:
         if self._maintenance is None or self._maintenance.done():
-            self._maintenance = asyncio.get_running_loop().create_task(maintenance_loop(self))
+            # In a context of its own: started by whichever request came first, it must not log as that request.
+            self._maintenance = asyncio.get_running_loop().create_task(maintenance_loop(self),
+                                                                       context=contextvars.Context())
 
     async def start(self) -> None:
         """Recover runs left over by a previous process and start firing schedules."""

@@ -238,7 +238,8 @@ class StepWriter:
                 driver.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:  # the same exception SQLAlchemy would have raised
-            raise DBAPIError.instance(self._driver_upsert.sql, parameters, exc, sqlite3.Error) from exc
+            raise DBAPIError.instance(self._driver_upsert.sql, parameters, exc, sqlite3.Error,
+                                      hide_parameters=True) from exc
 
     def _connect(self) -> Connection:
         if self._closed.is_set():

@@ -77,6 +77,8 @@ def app_url(fake_openai: FakeOpenAIServer, fake_smtp: FakeSMTPServer) -> Iterato
         yield url
     finally:
         stop_process_group(server)
+        if log_path.exists():  # the server's side of any failure, kept beside the screenshots
+            shutil.copyfile(log_path, artifacts_dir() / "e2e-server.log")
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

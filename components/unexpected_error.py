@@ -1,0 +1,27 @@
+"""The banner over every page that says a page event failed unexpectedly (``state.unexpected_error``)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from state.unexpected_error import UnexpectedErrorState
+
+
+def unexpected_error_banner() -> rx.Component:
+    return rx.cond(
+        UnexpectedErrorState.message != "",
+        rx.callout.root(
+            rx.hstack(
+                rx.callout.icon(rx.icon("circle-alert")),
+                rx.callout.text(UnexpectedErrorState.message, " (reference ", rx.code(UnexpectedErrorState.reference),
+                                ")"),
+                rx.spacer(),
+                rx.icon_button(rx.icon("x", size=14), variant="ghost", color_scheme="red", size="1",
+                               aria_label="Dismiss", on_click=UnexpectedErrorState.dismiss),
+                align="center", width="100%",
+            ),
+            color_scheme="red", role="alert", id="unexpected-error", position="fixed", top="12px", left="50%",
+            transform="translateX(-50%)", z_index="1000", width="min(640px, calc(100vw - 24px))",
+            box_shadow="var(--shadow-4)",
+        ),
+    )

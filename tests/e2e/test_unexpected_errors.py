@@ -1,0 +1,46 @@
+"""A page event that fails in a way its page did not expect (here: the database locked past its timeout)
+shows a banner with a reference to the log, not a toast the Content-Security-Policy refuses to run; the
+page goes on working once the database is free again."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SERVER_LOGS, sign_in
+from tests.e2e.helpers import NOTES_GRAPH, admin_api, create_workflow, node
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_run_started_while_the_database_is_locked_shows_the_banner_then_works(page: Page, app_url: str) -> None:
+    with admin_api(app_url) as api:
+        workflow_id = create_workflow(api, f"Locked {uuid.uuid4().hex[:6]}", NOTES_GRAPH)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/workflows/{workflow_id}")
+    page.get_by_role("button", name="Run", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("topic").fill("locks")
+
+    # Another process holds SQLite's write lock for longer than the app's busy timeout (5 s).
+    locker = sqlite3.connect(SERVER_LOGS[app_url].parent / "dwc.db", isolation_level=None, timeout=30)
+    try:
+        locker.execute("BEGIN IMMEDIATE")
+        dialog.get_by_role("button", name="Start run").click()
+        banner = page.locator("#unexpected-error")
+        expect(banner).to_contain_text("The database is unavailable or busy, so that was not done")
+        expect(banner).to_have_attribute("role", "alert")
+        reference = banner.locator("code").inner_text()
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert reference and f"a page event failed (reference {reference})" in SERVER_LOGS[app_url].read_text()
+
+    dialog.get_by_role("button", name="Start run").click()  # the dialog stayed open with its input
+    expect(node(page, "out").get_by_test_id("node-status")).to_have_attribute("data-status", "succeeded",
+                                                                              timeout=60_000)
+    banner.get_by_role("button", name="Dismiss").click()
+    expect(banner).to_have_count(0)
