@@ -14,7 +14,9 @@ pooled connection older than it, so a restarted server costs at most the request
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -78,6 +80,29 @@ def async_url(raw: str) -> URL:
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite+aiosqlite")
     return url
+
+
+class _RollbackOnCloseConnection(sqlite3.Connection):
+    """A SQLite connection that ends its transaction before it closes.
+
+    SQLAlchemy closes a connection without rolling back when it abandons it: a task cancelled in the
+    middle of a statement (a page left while its event ran) invalidates its connection. sqlite3's
+    ``close`` then leaves the database handle open as long as a statement of it is still referenced
+    (the cancelled frames hold its cursor, and a kept traceback holds them until the garbage collector
+    runs), and that handle keeps its transaction: the write lock. Every other writer waited out its
+    busy timeout and failed with "database is locked" until a collection freed the cursor, a minute
+    or more later.
+    """
+
+    def close(self) -> None:
+        if self.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.rollback()
+        super().close()
+
+
+def _sqlite_connect_args(connect_args: dict[str, Any]) -> dict[str, Any]:
+    return {"factory": _RollbackOnCloseConnection, **connect_args}
 
 
 def _configure_sqlite(sync_engine: Any) -> None:
@@ -145,7 +170,7 @@ def create_engine_for(raw_url: str, **kwargs: Any) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, connect_args=_sqlite_connect_args(kwargs.pop("connect_args", {})), **kwargs)
         _configure_sqlite(engine.sync_engine)
         return engine
     settings = get_settings()
@@ -164,7 +189,7 @@ def create_sync_engine_for(raw_url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("hide_parameters", True)
     url = sync_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(url, connect_args=_sqlite_connect_args(kwargs.pop("connect_args", {})), **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_use_lifo", True)
