@@ -29,6 +29,7 @@ from models.run import Run, Step, StepStatus
 from services.analytics.rollup import upsert_rollup
 from services.bulk_writes import insert_rows
 from services.db import get_engine
+from services.observability.context import start_process_task
 
 log = logging.getLogger(__name__)
 EVENTS: Table = AnalyticsEvent.__table__  # type: ignore[attr-defined]
@@ -91,7 +92,7 @@ class EventRecorder:
             return
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._wake = asyncio.Event()
-            self._task = loop.create_task(self._flush_periodically(self._wake), name="analytics-flusher")
+            self._task = start_process_task(self._flush_periodically(self._wake), name="analytics-flusher")
 
     async def _flush_periodically(self, wake: asyncio.Event) -> None:
         while self._buffer:

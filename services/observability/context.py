@@ -7,15 +7,20 @@ for its task, and the engine binds the run id while it executes a run. Context v
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
 request_id_var: ContextVar[str] = ContextVar("dwc_request_id", default="")
 client_ip_var: ContextVar[str] = ContextVar("dwc_client_ip", default="")
 run_id_var: ContextVar[str] = ContextVar("dwc_run_id", default="")
+
+_T = TypeVar("_T")
 
 # A caller's X-Request-ID is kept only if it is short and plain, so it cannot forge log lines.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -59,3 +64,9 @@ def current_client_ip() -> str:
 
 def current_run_id() -> str:
     return run_id_var.get()
+
+
+def start_process_task(coro: Coroutine[Any, Any, _T], *, name: str | None = None) -> asyncio.Task[_T]:
+    """A task that works for the whole process (a flusher, a maintenance loop), not for the request
+    that happened to start it: it runs in a context of its own, so its log lines carry no request id."""
+    return asyncio.get_running_loop().create_task(coro, name=name, context=contextvars.Context())

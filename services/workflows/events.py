@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
+from services.observability.context import start_process_task
 from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class RunEventBus:
             return
         if self._outbox is None or self._publisher is None or self._publisher.done():
             self._outbox = asyncio.Queue()
-            self._publisher = asyncio.get_running_loop().create_task(self._publish_to_redis(self._outbox))
+            self._publisher = start_process_task(self._publish_to_redis(self._outbox), name="run-event-publisher")
         self._outbox.put_nowait(event)
 
     def _deliver_locally(self, event: dict[str, Any]) -> None:

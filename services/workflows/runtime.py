@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import math
 import os
@@ -26,6 +25,7 @@ from typing import Any
 from services.analytics.hooks import record_run_finished
 from services.analytics.recorder import flush_events
 from services.db import get_engine
+from services.observability.context import start_process_task
 from services.settings import get_settings
 from services.workflows.engine import EngineOptions, execute_run
 from services.workflows.events import get_event_bus
@@ -93,9 +93,7 @@ class InProcessDispatcher(Dispatcher):
 
     def _ensure_maintenance(self) -> None:
         if self._maintenance is None or self._maintenance.done():
-            # In a context of its own: started by whichever request came first, it must not log as that request.
-            self._maintenance = asyncio.get_running_loop().create_task(maintenance_loop(self),
-                                                                       context=contextvars.Context())
+            self._maintenance = start_process_task(maintenance_loop(self), name="run-maintenance")
 
     async def start(self) -> None:
         """Recover runs left over by a previous process and start firing schedules."""

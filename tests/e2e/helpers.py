@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 from playwright.sync_api import Locator, Page
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 
 NOTES_TEMPLATE = "# Notes\n\nTopic: {{ in.topic }}\nEnd."
 NOTES_GRAPH: dict[str, Any] = {
@@ -46,3 +47,12 @@ def create_workflow(api: httpx.Client, name: str, graph: dict[str, Any]) -> int:
     created = api.post("/workflows", json={"name": name, "graph": graph})
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
+
+
+def open_in_builder(page: Page, app_url: str, name: str, graph: dict[str, Any]) -> int:
+    """Save ``graph`` as a new workflow (its name made unique), sign in as the admin and open it in the builder."""
+    with admin_api(app_url) as api:
+        workflow_id = create_workflow(api, f"{name} {uuid.uuid4().hex[:6]}", graph)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/workflows/{workflow_id}")
+    return workflow_id

@@ -6,13 +6,12 @@ conflict a second save from the same version gets."""
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
-from tests.e2e.helpers import NOTES_GRAPH, admin_api, create_workflow, drag, node
+from tests.e2e.helpers import NOTES_GRAPH, drag, node, open_in_builder
 
 pytestmark = pytest.mark.e2e
 AUTOSAVE_WAIT_MS = 60_000
@@ -20,10 +19,7 @@ AUTOSAVE_WAIT_MS = 60_000
 
 @pytest.fixture
 def notes_workflow(page: Page, app_url: str) -> str:
-    with admin_api(app_url) as api:
-        workflow_id = create_workflow(api, f"Editing {uuid.uuid4().hex[:6]}", NOTES_GRAPH)
-    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.goto(f"/workflows/{workflow_id}")
+    workflow_id = open_in_builder(page, app_url, "Editing", NOTES_GRAPH)
     expect(page.locator('[data-testid="flow-node"]')).to_have_count(3)
     return str(workflow_id)
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, artifacts_dir, sign_in
-from tests.e2e.helpers import NOTES_GRAPH, admin_api, create_workflow, node
+from tests.e2e.helpers import NOTES_GRAPH, admin_api, create_workflow, node, open_in_builder
 
 pytestmark = pytest.mark.e2e
 RUN_MS = 60_000
@@ -95,10 +95,7 @@ APPROVAL_GRAPH = {
 
 
 def test_cancel_retry_and_approve_from_the_run_panel(page: Page, app_url: str) -> None:
-    with admin_api(app_url) as api:
-        workflow_id = create_workflow(api, f"Approvals {uuid.uuid4().hex[:6]}", APPROVAL_GRAPH)
-    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.goto(f"/workflows/{workflow_id}")
+    open_in_builder(page, app_url, "Approvals", APPROVAL_GRAPH)
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("dialog").get_by_label("topic").fill("the launch post")
     page.get_by_role("dialog").get_by_role("button", name="Start run").click()
@@ -151,10 +148,7 @@ DIVISION_ERROR = "the template failed: integer division or modulo by zero"
 
 
 def test_a_running_badge_then_a_failed_one_showing_its_error_and_the_step_log(page: Page, app_url: str) -> None:
-    with admin_api(app_url) as api:
-        workflow_id = create_workflow(api, f"Failing {uuid.uuid4().hex[:6]}", SLOW_THEN_FAILING_GRAPH)
-    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.goto(f"/workflows/{workflow_id}")
+    open_in_builder(page, app_url, "Failing", SLOW_THEN_FAILING_GRAPH)
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("dialog").get_by_role("button", name="Start run").click()
 

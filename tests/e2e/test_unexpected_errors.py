@@ -5,22 +5,18 @@ page goes on working once the database is free again."""
 from __future__ import annotations
 
 import sqlite3
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SERVER_LOGS, sign_in
-from tests.e2e.helpers import NOTES_GRAPH, admin_api, create_workflow, node
+from tests.e2e.conftest import SERVER_LOGS
+from tests.e2e.helpers import NOTES_GRAPH, node, open_in_builder
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_run_started_while_the_database_is_locked_shows_the_banner_then_works(page: Page, app_url: str) -> None:
-    with admin_api(app_url) as api:
-        workflow_id = create_workflow(api, f"Locked {uuid.uuid4().hex[:6]}", NOTES_GRAPH)
-    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-    page.goto(f"/workflows/{workflow_id}")
+    open_in_builder(page, app_url, "Locked", NOTES_GRAPH)
     page.get_by_role("button", name="Run", exact=True).click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("topic").fill("locks")
