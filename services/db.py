@@ -307,6 +307,18 @@ async def open_statement_connection() -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+@asynccontextmanager
+async def open_read_connection() -> AsyncIterator[AsyncConnection]:
+    """A Core connection for statements that only read, each on its own (autocommit).
+
+    ``engine.connect()`` begins a transaction at the first statement, and on SQLite every transaction
+    is ``BEGIN IMMEDIATE``: a health check's ``SELECT 1`` took the write lock, waited behind any
+    writer, and a check timed out reported the database down while it was only busy.
+    """
+    async with _autocommit_engine(get_engine()).connect() as connection:
+        yield connection
+
+
 async def end_read_lock(session: AsyncSession) -> None:
     """End the session's transaction where a read holds a lock: on SQLite every transaction is
     ``BEGIN IMMEDIATE`` (the write lock). On PostgreSQL a read locks nothing, so the transaction

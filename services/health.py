@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from services import errors
 from services.cache.service import probe_cache
-from services.db import get_engine
+from services.db import open_read_connection
 from services.redis_client import get_redis
 
 CheckStatus = Literal["ok", "degraded", "down", "not_configured"]
@@ -58,7 +58,7 @@ async def _timed(name: str, probe_coro: object) -> ComponentHealth:
 
 
 async def _ping_database() -> None:
-    async with get_engine().connect() as conn:
+    async with open_read_connection() as conn:
         await conn.execute(text("SELECT 1"))
 
 

@@ -19,7 +19,7 @@ from services.ai.health import provider_statuses
 from services.ai.registry import get_provider
 from services.cache.service import cache_stats, probe_cache
 from services.cache.stats import CacheProbe, CacheStats
-from services.db import get_engine
+from services.db import get_engine, open_read_connection
 from services.notifications.channels.registry import channel_health_infos
 from services.redis_client import get_redis
 from services.settings import get_settings
@@ -79,7 +79,7 @@ async def _timed(call: Awaitable[T]) -> tuple[T | None, float | None, str]:
 async def _database_version() -> str:
     engine = get_engine()
     query = "SHOW server_version" if engine.dialect.name == "postgresql" else "SELECT sqlite_version()"
-    async with engine.connect() as conn:
+    async with open_read_connection() as conn:
         version = (await conn.execute(text(query))).scalar_one()
     return f"{engine.dialect.name} {version}"
 
@@ -112,7 +112,7 @@ async def redis_status() -> ServiceStatus:
 
 
 async def _queued_runs() -> int:
-    async with get_engine().connect() as conn:
+    async with open_read_connection() as conn:
         count = (await conn.execute(select(func.count()).select_from(Run).where(
             Run.status == RunStatus.QUEUED))).scalar_one()  # type: ignore[arg-type]
     return int(count)
