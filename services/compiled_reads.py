@@ -62,7 +62,8 @@ class CompiledRead:
             disconnected = dialect.is_disconnect(error, driver, None)
             if disconnected:
                 connection.invalidate(error)
-            raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error, hide_parameters=True,
+            raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error,
+                                      hide_parameters=connection.engine.hide_parameters,
                                       connection_invalidated=disconnected, dialect=dialect) from error
 
 

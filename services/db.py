@@ -44,6 +44,10 @@ _read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 _READ_ONLY = "dwc_read_only"
 _T = TypeVar("_T")
 
+# What a database that is down, unreachable, locked past its busy timeout or out of pooled
+# connections raises: the API answers 503 for these, a page says the database is unavailable.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+
 
 def _json_loads(data: bytes | bytearray | str) -> Any:
     """What psycopg parses JSON and JSONB values with: pydantic-core's parser, a tenth of the cost of

@@ -19,7 +19,7 @@ from services.ai.health import provider_statuses
 from services.ai.registry import get_provider
 from services.cache.service import cache_stats, probe_cache
 from services.cache.stats import CacheProbe, CacheStats
-from services.db import get_engine, open_read_connection
+from services.db import open_read_connection
 from services.notifications.channels.registry import channel_health_infos
 from services.redis_client import get_redis
 from services.settings import get_settings
@@ -77,11 +77,11 @@ async def _timed(call: Awaitable[T]) -> tuple[T | None, float | None, str]:
 
 
 async def _database_version() -> str:
-    engine = get_engine()
-    query = "SHOW server_version" if engine.dialect.name == "postgresql" else "SELECT sqlite_version()"
     async with open_read_connection() as conn:
+        dialect = conn.dialect.name
+        query = "SHOW server_version" if dialect == "postgresql" else "SELECT sqlite_version()"
         version = (await conn.execute(text(query))).scalar_one()
-    return f"{engine.dialect.name} {version}"
+    return f"{dialect} {version}"
 
 
 async def database_status() -> ServiceStatus:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services import errors
+from services.db import DATABASE_UNAVAILABLE
 
 _FIELD_LABELS = {"email": "Email", "password": "Password", "full_name": "Name"}
 
@@ -43,6 +42,6 @@ def form_message(exc: Exception) -> str:
 
 def unexpected_message(exc: Exception) -> str:
     """A sentence for an error no page event expected (see ``state.unexpected_error``)."""
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+    if isinstance(exc, DATABASE_UNAVAILABLE):
         return "The database is unavailable or busy, so that was not done; try again in a moment."
     return "Something went wrong on our side, so that was not done; it has been logged."

@@ -9,11 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services import errors
+from services.db import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(OverflowError, _out_of_range)
-    app.add_exception_handler(OperationalError, _database_error)
-    app.add_exception_handler(InterfaceError, _database_error)
-    app.add_exception_handler(PoolTimeout, _database_error)  # every pooled connection busy past pool_timeout
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -239,7 +239,7 @@ class StepWriter:
                 raise
         except sqlite3.Error as exc:  # the same exception SQLAlchemy would have raised
             raise DBAPIError.instance(self._driver_upsert.sql, parameters, exc, sqlite3.Error,
-                                      hide_parameters=True) from exc
+                                      hide_parameters=self._engine.hide_parameters) from exc
 
     def _connect(self) -> Connection:
         if self._closed.is_set():
