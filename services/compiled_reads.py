@@ -38,16 +38,17 @@ class CompiledRead:
     keyword given to ``records``.
     """
 
-    def __init__(self, build: Callable[[], Select[Any]]) -> None:
+    def __init__(self, build: Callable[[], Select[*tuple[Any, ...]]]) -> None:
         self.statement = build()
         self.names = tuple(str(column.key) for column in self.statement.selected_columns)
         self._compiled: Precompiled | None = None  # for PostgreSQL, on first use
 
     async def records(self, session: AsyncSession, **values: Any) -> list[dict[str, Any]]:
         """The rows, each a dict of column key to value, for a pydantic model to validate."""
-        return await run_read(session, functools.partial(self._read, values))
+        return await run_read(session, functools.partial(self.rows_on, values=values))
 
-    def _read(self, values: Mapping[str, Any], connection: Connection) -> list[dict[str, Any]]:
+    def rows_on(self, connection: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The rows, read on ``connection`` inside ``services.db.run_read`` (where the driver may be awaited)."""
         dialect = connection.dialect
         if dialect.name != "postgresql":
             return [dict(row) for row in connection.execute(self.statement, values).mappings()]

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
+from dashboard.api.responses import JSONBytes
 from models.run import RunAccepted
 from services.workflows import triggers
 
@@ -17,4 +18,4 @@ async def run_webhook(token: str, payload: Annotated[dict[str, Any] | None, Body
     """Start a run of the hook's workflow with the JSON body as its parameters."""
     accepted = await triggers.run_from_webhook(token, payload or {})
     # Serialised here: given the model, FastAPI would validate it again first (hundreds of calls a second).
-    return Response(accepted.model_dump_json(), status_code=202, media_type="application/json")
+    return JSONBytes(accepted.model_dump_json(), status_code=202)

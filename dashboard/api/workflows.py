@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 
 from dashboard.api.deps import CurrentUser, SessionDep
+from dashboard.api.responses import JSONBytes
 from models.run import (
     ExecuteRequest,
     RunAccepted,
@@ -54,10 +55,10 @@ async def list_workflows(user: CurrentUser, session: SessionDep, offset: Annotat
                          limit: Annotated[int, Query(ge=1, le=200)] = 50,
                          search: Annotated[str, Query(max_length=200)] = "",
                          status: WorkflowStatus | None = None,
-                         tag: Annotated[str, Query(max_length=40)] = "") -> WorkflowsPublic:
+                         tag: Annotated[str, Query(max_length=40)] = "") -> Response:
     """A page of workflows (archived ones only with status=archived)."""
-    return await workflows.list_workflows(user, session=session, offset=offset, limit=limit, search=search,
-                                          status=status, tag=tag)
+    return JSONBytes(await workflows.list_workflows_json(user, session=session, offset=offset, limit=limit,
+                                                         search=search, status=status, tag=tag))
 
 
 @router.post("", response_model=WorkflowPublic, status_code=201)

@@ -1,0 +1,120 @@
+"""A page of a compiled read with its total: as pydantic models, or as the JSON body those models would give.
+
+The workflow list is the API's busiest read. Profiled under load, validating its 20 rows into
+models and dumping them to JSON again took about an eighth of the call. On PostgreSQL,
+``PageRead.json`` has the database build the body's array instead: ``json_build_object`` per row,
+``json_agg`` over the page, in C and in the same round trip. The handler sends those bytes as they
+are. Each field is in the form pydantic writes it:
+
+* timestamps are UTC with a ``Z``, with microseconds only when there are some;
+* UUIDs and enum values are strings;
+* JSON columns are embedded as stored.
+
+``tests/unit/services/test_page_reads.py`` holds the two forms equal. Other databases (SQLite, the
+embedded default) validate and dump through the model.
+
+The select must carry the page's total in a column named ``total`` (``count(*) OVER ()``), take
+``offset`` and ``limit`` as ``bindparam`` values, and select every field of the model by name.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import ColumnElement, Connection, Select, Text, case, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.util import ClauseAdapter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.compiled_reads import CompiledRead
+from services.db import run_read
+
+M = TypeVar("M", bound=BaseModel)
+
+# What PostgreSQL's json_build_object writes as pydantic does; timestamps are formatted (below).
+_AS_STORED: tuple[type, ...] = (int, str, bool, uuid.UUID, StrEnum, list, dict, types.NoneType)
+_UTC_SECONDS = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+_UTC_MICROSECONDS = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+def _kinds(annotation: Any) -> tuple[Any, ...]:
+    """The classes a field may hold: ``datetime | None`` is (datetime, NoneType)."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return tuple(kind for arm in typing.get_args(annotation) for kind in _kinds(arm))
+    return (typing.get_origin(annotation) or annotation,)
+
+
+def _as_pydantic_writes(column: ColumnElement[Any], annotation: Any) -> ColumnElement[Any]:
+    kinds = _kinds(annotation)
+    if datetime in kinds:
+        utc = func.timezone("UTC", column)
+        return case((func.date_trunc("second", utc) == utc, func.to_char(utc, literal_column(f"'{_UTC_SECONDS}'"))),
+                    else_=func.to_char(utc, literal_column(f"'{_UTC_MICROSECONDS}'")))
+    unknown = [kind for kind in kinds if not (isinstance(kind, type) and issubclass(kind, _AS_STORED))]
+    if unknown:
+        msg = f"PageRead cannot write {annotation!r} as pydantic does; add how to the formats above"
+        raise TypeError(msg)
+    return column
+
+
+def _json_select(statement: Select[Any], model: type[BaseModel]) -> Select[str, int, Any]:
+    """One row: the page as a JSON array (text), how many rows it has, and the total of the whole list."""
+    page = statement.subquery("page")
+    pairs: list[ColumnElement[Any]] = []
+    for name, field in model.model_fields.items():
+        if not name.isidentifier():
+            msg = f"field name {name!r} is not an identifier"
+            raise ValueError(msg)
+        pairs += [literal_column(f"'{name}'"), _as_pydantic_writes(page.c[name], field.annotation)]
+    # The array keeps the page's order: an aggregate's input order is only certain when it is given.
+    order = [ClauseAdapter(page).traverse(clause) for clause in statement._order_by_clauses]
+    rows = func.json_agg(aggregate_order_by(func.json_build_object(*pairs), *order))
+    return select(cast(func.coalesce(rows, literal_column("'[]'::json")), Text).label("data"),
+                  func.count().label("rows"), func.max(page.c.total).label("total"))
+
+
+class PageRead(Generic[M]):
+    """Pages of ``build``'s select as ``model`` rows plus the total, or as ``{"data": [...], "count": N}``."""
+
+    def __init__(self, build: Callable[[], Select[Any]], model: type[M]) -> None:
+        self._rows = CompiledRead(build)
+        self._built = CompiledRead(lambda: _json_select(self._rows.statement, model))
+        self._validate = TypeAdapter(list[model]).validate_python  # type: ignore[valid-type]
+        self._dump = TypeAdapter(list[model]).dump_json  # type: ignore[valid-type]
+
+    async def models(self, session: AsyncSession, *, offset: int, limit: int,
+                     **values: Any) -> tuple[list[M], int]:
+        """The page's rows as models, and the total of the whole list."""
+        return await run_read(session, functools.partial(self._models, {**values, "offset": offset, "limit": limit}))
+
+    async def json(self, session: AsyncSession, *, offset: int, limit: int, **values: Any) -> bytes:
+        """The page as the JSON body ``{"data": [...], "count": N}`` of the models ``models`` returns."""
+        return await run_read(session, functools.partial(self._json, {**values, "offset": offset, "limit": limit}))
+
+    def _models(self, values: Mapping[str, Any], connection: Connection) -> tuple[list[M], int]:
+        rows = self._rows.rows_on(connection, values)
+        total = int(rows[0]["total"]) if rows else self._total_past_the_end(values, connection)
+        return self._validate(rows), total
+
+    def _json(self, values: Mapping[str, Any], connection: Connection) -> bytes:
+        if connection.dialect.name != "postgresql":
+            models, total = self._models(values, connection)
+            return b'{"data":%s,"count":%d}' % (self._dump(models), total)
+        [built] = self._built.rows_on(connection, values)
+        total = int(built["total"]) if built["rows"] else self._total_past_the_end(values, connection)
+        return b'{"data":%s,"count":%d}' % (built["data"].encode(), total)
+
+    def _total_past_the_end(self, values: Mapping[str, Any], connection: Connection) -> int:
+        """A page past the end has no row to carry the total: the first page's first row does."""
+        if not values["offset"]:
+            return 0
+        first = self._rows.rows_on(connection, {**values, "offset": 0, "limit": 1})
+        return int(first[0]["total"]) if first else 0
