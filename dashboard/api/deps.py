@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dashboard.api.request_scope import exit_stack_of
@@ -21,18 +20,6 @@ from services.db import end_read_lock, open_read_session, open_session
 from services.settings import get_settings
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
-
-class _DeclaredBearer(HTTPBearer):
-    """The bearer scheme, declared so OpenAPI shows the lock. ApiGuard verified the token before any
-    handler ran, so nothing is parsed again here (HTTPBearer's parsing was on every signed-in call)."""
-
-    async def __call__(self, request: Request) -> None:  # type: ignore[override]
-        return None
-
-
-_bearer = _DeclaredBearer(auto_error=False, scheme_name="HTTPBearer",
-                          description="An access token from POST /api/v3/auth/login")
-
 
 # DATABASE_POOL_SIZE reads at once; the others wait their turn here, in arrival order, rather than
 # in the connection pool, whose waiters are woken out of order (a newcomer that finds a connection
@@ -58,9 +45,6 @@ async def get_session(request: Request) -> AsyncSession:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-BearerDep = Annotated[None, Depends(_bearer)]
-
-
 def _claims_of(request: Request) -> AccessClaims:
     claims = request.scope.get("state", {}).get("claims")
     if not isinstance(claims, AccessClaims):
@@ -68,14 +52,14 @@ def _claims_of(request: Request) -> AccessClaims:
     return claims
 
 
-async def get_claims(request: Request, _credentials: BearerDep) -> AccessClaims:
+async def get_claims(request: Request) -> AccessClaims:
     return _claims_of(request)
 
 
 ClaimsDep = Annotated[AccessClaims, Depends(get_claims)]
 
 
-async def get_current_user(request: Request, session: SessionDep, _credentials: BearerDep) -> User:
+async def get_current_user(request: Request, session: SessionDep) -> User:
     # The claims are read here rather than through ClaimsDep: FastAPI solves every dependency
     # again per request (its own parameters, cache key, kind), and this one is on every call.
     user = await auth.authenticate(_claims_of(request), session=session)

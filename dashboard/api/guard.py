@@ -18,6 +18,14 @@ from services.auth.tokens import AccessClaims, decode_access_token
 
 API_PREFIX = "/api/v3"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# How the OpenAPI document names and describes what the guard asks for.
+BEARER = "HTTPBearer"
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "description": "An access token from POST /api/v3/auth/login"}
+
+
+def is_public(path: str, public_paths: frozenset[str], public_prefixes: tuple[str, ...]) -> bool:
+    """Whether an ``/api/v3`` path is answered without a bearer token."""
+    return path.rstrip("/") in public_paths or path.startswith(public_prefixes)
 
 
 def _is_multipart(content_type: str) -> bool:
@@ -50,8 +58,7 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        is_public = path.rstrip("/") in self.public_paths or path.startswith(self.public_prefixes)
-        if not is_public and scope["method"] != "OPTIONS":
+        if scope["method"] != "OPTIONS" and not is_public(path, self.public_paths, self.public_prefixes):
             try:
                 claims = self.decode(_bearer_token(headers.get("authorization", "")))
             except errors.AuthenticationFailed as exc:

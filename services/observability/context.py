@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import re
-import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,8 +27,8 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def new_request_id() -> str:
-    """A fresh random request id (32 hex characters)."""
-    return uuid.uuid4().hex
+    """A fresh random request id (32 hex characters: 128 random bits, as a UUID4's hex has 122)."""
+    return os.urandom(16).hex()
 
 
 def accepted_request_id(offered: str | None) -> str:

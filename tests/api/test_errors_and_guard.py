@@ -23,12 +23,17 @@ def _error(answer: httpx.Response) -> dict[str, object]:
 
 
 async def test_every_private_route_in_openapi_is_401_before_its_body_is_read(client: httpx.AsyncClient) -> None:
+    """...and the document locks exactly those: the operations the guard answers 401 without a token."""
     spec = (await client.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http", "scheme": "bearer", "description": "An access token from POST /api/v3/auth/login"}
     checked = 0
     for path, operations in spec["paths"].items():
-        for method in operations:
+        for method, operation in operations.items():
             if path in PUBLIC or path.startswith("/api/v3/hooks/"):  # the secret in the path is the credential
+                assert "security" not in operation, f"{method.upper()} {path} is public"
                 continue
+            assert operation["security"] == [{"HTTPBearer": []}], f"{method.upper()} {path}"
             url = path.replace("{user_id}", "00000000-0000-0000-0000-000000000000")
             # A body that would crash any parser that ran before authentication.
             answer = await client.request(method.upper(), url, content=b"{not json",
