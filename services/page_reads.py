@@ -5,7 +5,10 @@ models and dumping them to JSON again took about an eighth of the call. On Postg
 ``PageRead.json`` has the database build the body's array instead, with ``json_agg`` over the page,
 in C and in the same round trip. The handler sends those bytes as they are. Building the JSON costs
 PostgreSQL more than sending the rows (pgbench on 2 cores: 18,000 JSON pages a second against
-35,000 pages of rows), and saves the API process more than that. Each field is in the form pydantic writes it:
+35,000 pages of rows), and saves the API process more than that: writing the rows with pydantic's
+serializer in the API process instead, without validating them, served about a tenth fewer reads
+on two replicas (``bench/load.py``'s reads, five runs each, side by side). Each field is in the
+form pydantic writes it:
 
 * timestamps are UTC with a ``Z``, with microseconds only when there are some;
 * UUIDs and enum values are strings;
@@ -71,9 +74,12 @@ def _json_select(statement: Select[Any], model: type[BaseModel]) -> Select[str, 
     PostgreSQL writes about a fifth faster than a ``json_build_object`` of the same pairs.
     """
     page = statement.subquery("page")
-    for name in model.model_fields:
-        if not name.isidentifier():
-            msg = f"field name {name!r} is not an identifier"
+    if model.__pydantic_decorators__.field_serializers or model.__pydantic_decorators__.model_serializers:
+        msg = f"{model.__name__} has its own serializers, which the database would not run"
+        raise TypeError(msg)
+    for name, field in model.model_fields.items():
+        if not name.isidentifier() or field.alias or field.serialization_alias:
+            msg = f"{model.__name__}.{name} is not written under its own name"
             raise ValueError(msg)
     item = (select(*(_as_pydantic_writes(page.c[name], field.annotation).label(name)
                      for name, field in model.model_fields.items()))

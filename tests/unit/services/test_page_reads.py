@@ -1,4 +1,4 @@
-"""A page read's JSON body is what its models would dump, whoever builds it (PostgreSQL or pydantic)."""
+"""A page read's JSON body, written from the stored values, is what its models would dump."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer
 from sqlalchemy import Select, bindparam, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -105,13 +105,24 @@ def _select_with(*columns: Any) -> Select[Any]:
             .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
-def test_a_field_it_cannot_write_as_pydantic_does_is_refused_when_built() -> None:
+def test_a_model_whose_dump_may_differ_from_its_stored_values_is_refused_when_built() -> None:
     class Scored(BaseModel):
         id: int
-        score: float  # PostgreSQL and pydantic write floats differently (1e-07 against 1e-7)
+        score: float  # an integer column would be written 3, where the model writes 3.0
 
+    class Shouting(BaseModel):
+        id: int
+        name: str
+
+        @field_serializer("name")
+        def upper(self, name: str) -> str:
+            return name.upper()
+
+    build = lambda: _select_with(WORKFLOWS.c.id, WORKFLOWS.c.name, WORKFLOWS.c.current_version.label("score"))  # noqa: E731
     with pytest.raises(TypeError, match="float"):
-        PageRead(lambda: _select_with(WORKFLOWS.c.id, WORKFLOWS.c.current_version.label("score")), Scored)
+        PageRead(build, Scored)
+    with pytest.raises(TypeError, match="serializers"):
+        PageRead(build, Shouting)
 
 
 async def test_a_model_with_fewer_fields_than_the_select_takes_only_its_own(session: AsyncSession) -> None:
