@@ -30,7 +30,7 @@ from services import errors
 from services.ai import service
 from services.ai.registry import get_provider
 from services.ai.usage import CallContext
-from services.db import get_engine
+from services.db import get_engine, open_read_connection
 from services.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ async def _fulltext(query: str, owner_id: uuid.UUID | None, limit: int, *, with_
         if not match:
             return []
         statement, params = _sqlite_query(match, owner_id, limit, with_excerpt=with_excerpt)
-    async with engine.connect() as conn:
+    async with open_read_connection() as conn:  # no transaction: on SQLite one takes the write lock
         rows = (await conn.execute(statement, params)).all()
     return [_Candidate(document_id=row.id, title=row.title, snippet=row.snippet or "", text_rank=float(row.rank),
                        excerpt=row.excerpt or "") for row in rows]

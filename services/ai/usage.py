@@ -11,7 +11,7 @@ from sqlalchemy import Date, Table, case, cast, func, insert, select
 from models.ai_usage import AIUsage
 from models.base import utcnow
 from services.analytics.hooks import record_ai_call
-from services.db import get_engine
+from services.db import get_engine, open_read_connection
 
 USAGE: Table = AIUsage.__table__  # type: ignore[attr-defined]
 
@@ -64,7 +64,9 @@ async def spent_by_run(run_id: uuid.UUID) -> float:
 
 
 async def _sum_cost(*conditions: object) -> float:
-    async with get_engine().connect() as conn:
+    # Each read is one statement outside a transaction: on SQLite a transaction would take the write
+    # lock (BEGIN IMMEDIATE) and wait behind a running workflow's step writes (a budget check per AI call).
+    async with open_read_connection() as conn:
         total = (await conn.execute(select(func.coalesce(func.sum(USAGE.c.cost_usd), 0.0))
                                     .where(*conditions))).scalar_one()  # type: ignore[arg-type]
     return float(total)
@@ -93,7 +95,7 @@ async def totals(*, user_id: uuid.UUID | None, days: int) -> list[UsageTotal]:
              .group_by(day, USAGE.c.provider, USAGE.c.model).order_by(day.desc(), USAGE.c.provider, USAGE.c.model))
     if user_id is not None:
         query = query.where(USAGE.c.user_id == user_id)
-    async with engine.connect() as conn:
+    async with open_read_connection() as conn:
         rows = (await conn.execute(query)).all()
     return [UsageTotal(day=str(row[0]), provider=row[1], model=row[2], calls=int(row[3]),
                        cached_calls=int(row[4] or 0),
