@@ -98,8 +98,8 @@ class PageRead(Generic[M]):
     def __init__(self, build: Callable[[], Select[Any]], model: type[M]) -> None:
         self._rows = CompiledRead(build)
         self._built = CompiledRead(lambda: _json_select(self._rows.statement, model))
-        self._validate = TypeAdapter(list[model]).validate_python  # type: ignore[valid-type]
-        self._dump = TypeAdapter(list[model]).dump_json  # type: ignore[valid-type]
+        rows: TypeAdapter[list[M]] = TypeAdapter(list[model])  # type: ignore[valid-type]
+        self._validate, self._dump = rows.validate_python, rows.dump_json
 
     async def models(self, session: AsyncSession, *, offset: int, limit: int,
                      **values: Any) -> tuple[list[M], int]:
