@@ -15,23 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+import weakref
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+import psycopg
 import psycopg.types.json
 import pydantic_core
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.read_pool import ReadPool, lost_its_server
 from services.settings import get_settings
 
 PING_AFTER_IDLE_SECONDS = 1.0
@@ -42,7 +45,7 @@ _autocommit: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 _read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 _READ_ONLY = "dwc_read_only"
-_T = TypeVar("_T")
+_read_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadPool] = weakref.WeakKeyDictionary()
 
 # What a database that is down, unreachable, locked past its busy timeout or out of pooled
 # connections raises: the API answers 503 for these, a page says the database is unavailable.
@@ -254,32 +257,84 @@ async def open_read_session() -> AsyncIterator[AsyncSession]:
         yield session
     finally:
         # One that never ran a statement holds no connection and no rows, and is not closed: most API
-        # reads never touch theirs (the caller's row comes from the cache, the list runs on a pooled
-        # connection of its own), and closing one (a greenlet hop and a shielded task) cost 25 µs.
+        # reads never touch theirs (the caller's row comes from the cache, the list runs on a held
+        # connection: ``reading``), and closing one (a greenlet hop and a shielded task) cost 25 µs.
         if session.in_transaction() or session.identity_map:
             await asyncio.shield(session.close())  # as AsyncSession's own exit: a cancelled request still closes it
 
 
-async def run_read(session: AsyncSession, read: Callable[[Connection], _T]) -> _T:
-    """Run ``read``, synchronous Core work, on the connection a read of ``session`` belongs on.
+def _read_pool(session: AsyncSession) -> ReadPool | None:
+    """The held connections a read of ``session`` takes (``services.read_pool``): on PostgreSQL, for a read
+    session that holds no connection of its own yet. One pool per event loop, created on first use."""
+    if not session.info.get(_READ_ONLY) or session.in_transaction():
+        return None
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return None
+    loop = asyncio.get_running_loop()
+    pool = _read_pools.get(loop)
+    if pool is None:
+        settings = get_settings()
+        pool = _read_pools[loop] = ReadPool(functools.partial(_connect_for_reads, engine),
+                                            size=settings.database_pool_size,
+                                            timeout=settings.database_pool_timeout_seconds,
+                                            ping_after_idle=PING_AFTER_IDLE_SECONDS)
+    return pool
 
-    A read session runs each statement on its own, so one that holds no connection yet reads on one
-    straight from the autocommit pool: going through the ORM session (its transaction object, its
-    connection and its close) cost about 40 µs more per request. Any other session (a transaction,
-    or a test's) reads on its own connection, where it sees what the session wrote. Either way the
-    whole read (checkout, statement, checkin) is one hop into SQLAlchemy's greenlet, where ``read``
-    may ``await_only`` the driver: an ``AsyncConnection`` took three (connect, driver, close), each a
-    fresh greenlet with a stack of its own mapped and unmapped.
+
+async def _connect_for_reads(engine: AsyncEngine) -> psycopg.AsyncConnection:
+    """A driver connection as the engine's pool would open it (same URL, adapters and options), in autocommit."""
+    args, params = engine.dialect.create_connect_args(engine.url)
+    return await psycopg.AsyncConnection.connect(*args, autocommit=True, **_postgres_connect_args(dict(params)))
+
+
+ReadSource = psycopg.AsyncConnection | AsyncConnection
+"""Where a compiled read runs: a PostgreSQL driver connection, or SQLAlchemy's connection on other databases."""
+
+
+@asynccontextmanager
+async def reading(session: AsyncSession) -> AsyncIterator[ReadSource]:
+    """The connection a compiled read of ``session`` runs on (``services.compiled_reads``).
+
+    A read session that holds no connection yet reads on PostgreSQL on a connection held by this
+    process (``services.read_pool``), on other databases on one straight from the autocommit pool.
+    Any other session (a transaction, or a test's) reads on its own connection, where it sees what
+    it wrote; on PostgreSQL that is its driver connection. Either way nothing runs in SQLAlchemy's
+    greenlet. The driver's errors come out as SQLAlchemy's, a lost connection's with
+    ``connection_invalidated`` set, so callers and error handlers see what SQLAlchemy would raise.
     """
+    pool = _read_pool(session)
+    if pool is not None:
+        held: psycopg.AsyncConnection | None = None
+        try:
+            async with pool.connection() as held:
+                yield held
+        except psycopg.Error as error:
+            raise _as_sqlalchemy_error(error, lost=lost_its_server(held)) from error
+        return
     if session.info.get(_READ_ONLY) and not session.in_transaction():
-        return await greenlet_spawn(_on_pooled_connection, _autocommit_engine(get_engine()).sync_engine, read)
+        async with open_read_connection() as connection:
+            yield connection
+        return
     connection = await session.connection()
-    return await greenlet_spawn(read, connection.sync_connection)
+    if connection.dialect.name != "postgresql":
+        yield connection
+        return
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    try:
+        yield driver
+    except psycopg.Error as error:
+        lost = lost_its_server(driver)
+        if lost:
+            await connection.invalidate(error)
+        raise _as_sqlalchemy_error(error, lost=lost) from error
 
 
-def _on_pooled_connection(engine: Engine, read: Callable[[Connection], _T]) -> _T:
-    with engine.connect() as connection:
-        return read(connection)
+def _as_sqlalchemy_error(error: psycopg.Error, *, lost: bool) -> exc.StatementError:
+    """The error SQLAlchemy raises for ``error`` (an ``OperationalError`` for a lost server, and so on)."""
+    return exc.DBAPIError.instance(None, None, error, psycopg.Error, hide_parameters=True,
+                                   connection_invalidated=lost)
 
 
 @event.listens_for(Session, "before_flush")
@@ -332,8 +387,11 @@ async def end_read_lock(session: AsyncSession) -> None:
 
 
 async def dispose_engine() -> None:
-    """Close every pooled connection (shutdown, tests)."""
+    """Close every pooled and held connection (shutdown, tests)."""
     global _engine, _autocommit, _sessionmaker, _read_sessionmaker
+    for pool in list(_read_pools.values()):
+        pool.close()
+    _read_pools.clear()
     for engine in (_engine, _autocommit):
         if engine is not None:
             await engine.dispose()

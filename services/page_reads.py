@@ -23,7 +23,6 @@ The select must carry the page's total in a column named ``total`` (``count(*) O
 
 from __future__ import annotations
 
-import functools
 import types
 import typing
 import uuid
@@ -32,14 +31,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+import psycopg
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import ColumnElement, Connection, Select, Text, cast, func, literal_column, select, true
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.compiled_reads import CompiledRead
-from services.db import run_read
+from services.db import ReadSource, reading
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -104,28 +104,30 @@ class PageRead(Generic[M]):
     async def models(self, session: AsyncSession, *, offset: int, limit: int,
                      **values: Any) -> tuple[list[M], int]:
         """The page's rows as models, and the total of the whole list."""
-        return await run_read(session, functools.partial(self._models, {**values, "offset": offset, "limit": limit}))
+        async with reading(session) as source:
+            return await self._models(source, {**values, "offset": offset, "limit": limit})
 
     async def json(self, session: AsyncSession, *, offset: int, limit: int, **values: Any) -> bytes:
         """The page as the JSON body ``{"data": [...], "count": N}`` of the models ``models`` returns."""
-        return await run_read(session, functools.partial(self._json, {**values, "offset": offset, "limit": limit}))
+        async with reading(session) as source:
+            return await self._json(source, {**values, "offset": offset, "limit": limit})
 
-    def _models(self, values: Mapping[str, Any], connection: Connection) -> tuple[list[M], int]:
-        rows = self._rows.rows_on(connection, values)
-        total = int(rows[0]["total"]) if rows else self._total_past_the_end(values, connection)
+    async def _models(self, source: ReadSource, values: Mapping[str, Any]) -> tuple[list[M], int]:
+        rows = await self._rows.rows(source, values)
+        total = int(rows[0]["total"]) if rows else await self._total_past_the_end(source, values)
         return self._validate(rows), total
 
-    def _json(self, values: Mapping[str, Any], connection: Connection) -> bytes:
-        if connection.dialect.name != "postgresql":
-            models, total = self._models(values, connection)
+    async def _json(self, source: ReadSource, values: Mapping[str, Any]) -> bytes:
+        if not isinstance(source, psycopg.AsyncConnection):
+            models, total = await self._models(source, values)
             return b'{"data":%s,"count":%d}' % (self._dump(models), total)
-        [built] = self._built.rows_on(connection, values)
-        total = int(built["total"]) if built["rows"] else self._total_past_the_end(values, connection)
+        [built] = await self._built.rows(source, values)
+        total = int(built["total"]) if built["rows"] else await self._total_past_the_end(source, values)
         return b'{"data":%s,"count":%d}' % (built["data"].encode(), total)
 
-    def _total_past_the_end(self, values: Mapping[str, Any], connection: Connection) -> int:
+    async def _total_past_the_end(self, source: ReadSource, values: Mapping[str, Any]) -> int:
         """A page past the end has no row to carry the total: the first page's first row does."""
         if not values["offset"]:
             return 0
-        first = self._rows.rows_on(connection, {**values, "offset": 0, "limit": 1})
+        first = await self._rows.rows(source, {**values, "offset": 0, "limit": 1})
         return int(first[0]["total"]) if first else 0

@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", validation_alias=_env("DATABASE_URL"))
     redis_url: str = Field(default="", validation_alias=_env("REDIS_URL"))
     # PostgreSQL connections per process: pool_size kept open, max_overflow more under load, and how long a
-    # request waits for one when all are busy before answering 503.
+    # request waits for one when all are busy before answering 503. Each event loop also holds up to
+    # pool_size connections for compiled reads (services.read_pool), with the same wait.
     database_pool_size: int = Field(default=10, ge=1, le=1000, validation_alias=_env("DATABASE_POOL_SIZE"))
     database_max_overflow: int = Field(default=10, ge=0, le=1000, validation_alias=_env("DATABASE_MAX_OVERFLOW"))
     database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300,
