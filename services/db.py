@@ -378,6 +378,21 @@ async def open_read_connection() -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+@asynccontextmanager
+async def open_report_connection(engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
+    """A connection for a report's several reads (analytics).
+
+    On PostgreSQL they share one transaction, so settings made with ``SET LOCAL`` hold for all of
+    them. On SQLite they run in autocommit: a transaction there is ``BEGIN IMMEDIATE``, the write
+    lock, and a dashboard waited behind a running workflow's step writes until its busy timeout.
+    """
+    engine = engine or get_engine()
+    if engine.dialect.name == "sqlite":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        yield connection
+
+
 async def end_read_lock(session: AsyncSession) -> None:
     """End the session's transaction where a read holds a lock: on SQLite every transaction is
     ``BEGIN IMMEDIATE`` (the write lock). On PostgreSQL a read locks nothing, so the transaction

@@ -16,7 +16,7 @@ from models.analytics import EventType
 from services.analytics.metrics import EVENTS, E, in_window, of_types
 from services.analytics.series import Point
 from services.analytics.windows import Window, bucket_key, bucket_starts, parse_bucket_key
-from services.db import get_engine
+from services.db import get_engine, open_report_connection
 
 
 async def grouped(conn: AsyncConnection, types: Sequence[EventType], window: Window, group: Any,
@@ -40,7 +40,7 @@ async def user_activity(user_id: uuid.UUID, window: Window, *, engine: AsyncEngi
     engine = engine or get_engine()
     day = bucket_key(E.time, "day", engine.dialect.name).label("bucket")
     mine = [E.user_id == user_id, *in_window(window)]
-    async with engine.connect() as conn:
+    async with open_report_connection(engine) as conn:
         counts = (await conn.execute(select(E.type, func.count()).where(*mine).group_by(E.type))).all()
         days = (await conn.execute(select(day, func.count()).where(*mine).group_by(day))).all()
         last_login = (await conn.execute(select(func.max(E.time)).where(
@@ -65,7 +65,7 @@ async def export_rows(window: Window, *, types: Sequence[EventType] = (), engine
     """The window's events, oldest first, ``chunk`` rows at a time (streamed, not loaded at once)."""
     where = in_window(window) + ([of_types(types)] if types else [])
     query = select(*(EVENTS.c[name] for name in EXPORT_COLUMNS)).where(*where).order_by(E.time, E.id)
-    async with (engine or get_engine()).connect() as conn:
+    async with open_report_connection(engine) as conn:
         result = await conn.stream(query.execution_options(yield_per=chunk))
         async for part in result.partitions(chunk):
             yield [tuple(row) for row in part]

@@ -22,7 +22,7 @@ from services.analytics.metrics import NOTIFY_TYPES, E, in_window, of_types
 from services.analytics.rollup import BUCKETS_PER_DOUBLING, DURATIONS, USER_EVENTS
 from services.analytics.sources import active_source, rollup_source, serial, split_window
 from services.analytics.windows import Window
-from services.db import get_engine
+from services.db import get_engine, open_report_connection
 
 WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
 # Durations are shown in ranges of a factor 4 (1-4 ms, 4-16 ms ... ): four is two doublings, so each
@@ -104,7 +104,7 @@ async def duration_distribution(window: Window, *, workflow_id: int | None = Non
             D.type == EventType.RUN_FINISHED.value, D.hour >= whole.start, D.hour < whole.end))
     rows_of = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("durations")
     query = select(rows_of.c.g, func.sum(rows_of.c.n)).group_by(rows_of.c.g)
-    async with (engine or get_engine()).connect() as conn:
+    async with open_report_connection(engine) as conn:
         await serial(conn)
         counts = {int(row[0]): int(row[1]) for row in (await conn.execute(query)).all() if row[1]}
     if not counts:
@@ -126,7 +126,7 @@ async def success_by_workflow(window: Window, *, workflow_id: int | None = None,
                     ranked.c.runs, ranked.c.ok, ranked.c.bad)
              .select_from(ranked.outerjoin(WORKFLOWS, WORKFLOWS.c.id == ranked.c.workflow_id))
              .order_by(ranked.c.runs.desc(), ranked.c.workflow_id))
-    async with (engine or get_engine()).connect() as conn:
+    async with open_report_connection(engine) as conn:
         await serial(conn)
         rows = (await conn.execute(query)).all()
     result = []
@@ -145,7 +145,7 @@ async def deliveries_by_channel(window: Window, *, workflow_id: int | None = Non
     src = rollup_source((window,), NOTIFY_TYPES, workflow_id, "channel").c
     query = (select(src.channel, src.status, func.sum(src.events)).group_by(src.channel, src.status)
              .order_by(src.channel, src.status))
-    async with (engine or get_engine()).connect() as conn:
+    async with open_report_connection(engine) as conn:
         await serial(conn)
         rows = (await conn.execute(query)).all()
     return [DeliveryCount(channel=str(channel or "unknown"), status=str(status or "unknown"), count=int(count or 0))
@@ -177,7 +177,7 @@ async def activity_heatmap(window: Window, *, workflow_id: int | None = None,
     weekday, hour = _weekday_and_hour(moment, engine.dialect.name)
     query = (select(weekday.label("wd"), hour.label("hr"), func.count(distinct(user)))
              .where(*where).group_by(weekday, hour))
-    async with engine.connect() as conn:
+    async with open_report_connection(engine) as conn:
         await serial(conn)
         rows = (await conn.execute(query)).all()
     if not rows:
@@ -193,7 +193,7 @@ async def workflow_choices(*, engine: AsyncEngine | None = None, limit: int = 20
     query = (select(WORKFLOWS.c.id, WORKFLOWS.c.name)
              .where(WORKFLOWS.c.status != WorkflowStatus.ARCHIVED)
              .order_by(WORKFLOWS.c.name, WORKFLOWS.c.id).limit(limit))
-    async with (engine or get_engine()).connect() as conn:
+    async with open_report_connection(engine) as conn:
         rows = (await conn.execute(query)).all()
     return [WorkflowChoice(id=int(row[0]), name=str(row[1])) for row in rows]
 

@@ -34,7 +34,7 @@ from services.analytics.activity import grouped
 from services.analytics.metrics import FAILED_DELIVERY, E
 from services.analytics.sources import percentiles
 from services.analytics.windows import Window, bucket_key, parse_bucket_key, truncate
-from services.db import get_engine
+from services.db import open_report_connection
 
 WORKFLOWS: Table = Workflow.__table__  # type: ignore[attr-defined]
 
@@ -77,7 +77,7 @@ async def compute_insights(*, now: datetime | None = None, engine: AsyncEngine |
     """Every detector's findings, most severe first."""
     moment = now or utcnow()
     found: list[Insight] = []
-    async with (engine or get_engine()).connect() as conn:
+    async with open_report_connection(engine) as conn:
         for detector in DETECTORS:
             found.extend(await detector(conn, moment))
     rank = {"critical": 0, "warning": 1, "info": 2}

@@ -19,14 +19,14 @@ from services import errors
 from services.analytics.insights import Insight
 from services.analytics.series import TimeSeries
 from services.auth.permissions import Permission, allows
-from services.db import open_session
+from services.db import open_read_session
 
 
 async def hidden_workflows(actor: User) -> frozenset[int]:
     """The ids of the private workflows ``actor`` may not see (none for an admin)."""
     if allows(actor.role, Permission.ADMINISTER):
         return frozenset()
-    async with open_session() as session:
+    async with open_read_session() as session:
         rows = await session.exec(select(Workflow.id).where(
             col(Workflow.visibility) == WorkflowVisibility.PRIVATE,
             or_(col(Workflow.owner_id).is_(None), col(Workflow.owner_id) != actor.id)))

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.analytics.metrics import GROUP_COLUMNS, METRICS, E, GroupBy, Metric, group_label, in_window, of_types
 from services.analytics.sources import ROLLED_GROUPS, active_source, rollup_source, serial
 from services.analytics.windows import Bucket, Window, bucket_key, bucket_starts, parse_bucket_key
-from services.db import get_engine
+from services.db import get_engine, open_report_connection
 
 
 class Point(BaseModel):
@@ -65,7 +65,7 @@ async def timeseries(metric: Metric, *, bucket: Bucket, window: Window, group_by
         if workflow_id is not None:
             where.append(E.workflow_id == workflow_id)
         query = select(key, group.label("grp"), spec.value.label("value")).where(*where).group_by(key, group)
-    async with engine.connect() as conn:
+    async with open_report_connection(engine) as conn:
         if rolled:
             await serial(conn)
         rows = (await conn.execute(query)).all()

@@ -15,7 +15,7 @@ from services.analytics.metrics import FAILED_DELIVERY, NOTIFY_TYPES, E, of_type
 from services.analytics.rollup import USER_EVENTS
 from services.analytics.sources import active_source, percentiles, rolled_percentiles, rollup_source, serial
 from services.analytics.windows import Window
-from services.db import get_engine
+from services.db import open_report_connection
 
 
 class Totals(BaseModel):
@@ -69,7 +69,7 @@ async def summary(window: Window, *, workflow_id: int | None = None, engine: Asy
         events_if(src.type == EventType.NOTIFICATION_SENT.value),
         events_if((src.type == EventType.NOTIFICATION_FAILED.value) & src.status.in_(FAILED_DELIVERY)),
     ).group_by(period)
-    async with (engine or get_engine()).connect() as conn:
+    async with open_report_connection(engine) as conn:
         await serial(conn)
         rows = {row[0]: row for row in (await conn.execute(query)).all()}
         if workflow_id is None:
