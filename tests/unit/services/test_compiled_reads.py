@@ -96,11 +96,14 @@ async def test_a_value_out_of_range_is_sqlalchemys_data_error(session: AsyncSess
         await READ.records(session, pattern="%", owner=owner, limit=10**20)
 
 
-async def test_a_lost_server_fails_the_read_running_and_the_next_read_works(live_db: str) -> None:
-    if not live_db.startswith("postgresql"):
-        pytest.skip("a server-side disconnect")
+async def _saved_workflows() -> uuid.UUID:
     async with open_session() as session:
-        owner = await _workflows(session)
+        return await _workflows(session)
+
+
+@pytest.mark.parametrize("live_db", ["postgres"], indirect=True)  # a server-side disconnect
+async def test_a_lost_server_fails_the_read_running_and_the_next_read_works(live_db: str) -> None:
+    owner = await _saved_workflows()
     for _ in range(2):
         async with open_read_session() as session:
             await READ.records(session, pattern="%", owner=owner, limit=10)
@@ -116,11 +119,9 @@ async def test_a_lost_server_fails_the_read_running_and_the_next_read_works(live
             assert len(await READ.records(session, pattern="%", owner=owner, limit=10)) == 2
 
 
+@pytest.mark.parametrize("live_db", ["postgres"], indirect=True)  # PostgreSQL's 64-bit limit
 async def test_a_query_error_on_a_held_connection_is_sqlalchemys_and_keeps_the_connection(live_db: str) -> None:
-    if not live_db.startswith("postgresql"):
-        pytest.skip("PostgreSQL's 64-bit limit")
-    async with open_session() as session:
-        owner = await _workflows(session)
+    owner = await _saved_workflows()
     for _ in range(2):
         async with open_read_session() as session:
             with pytest.raises(DataError) as raised:
@@ -130,8 +131,7 @@ async def test_a_query_error_on_a_held_connection_is_sqlalchemys_and_keeps_the_c
 
 
 async def test_a_read_session_reads_on_a_held_connection_and_holds_none(live_db: str) -> None:
-    async with open_session() as session:
-        owner = await _workflows(session)
+    owner = await _saved_workflows()
     async with open_read_session() as session:
         assert len(await READ.records(session, pattern="%report%", owner=owner, limit=10)) == 2
         assert not session.in_transaction()  # nothing of the session's own: the connection went back
