@@ -367,14 +367,19 @@ async def open_statement_connection() -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
-async def open_read_connection() -> AsyncIterator[AsyncConnection]:
-    """A Core connection for statements that only read, each on its own (autocommit).
+async def open_read_connection(engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
+    """A Core connection for statements that only read, each on its own (autocommit), of ``engine``
+    (the process-wide one by default, whose autocommit pool it takes from).
 
     ``engine.connect()`` begins a transaction at the first statement, and on SQLite every transaction
     is ``BEGIN IMMEDIATE``: a health check's ``SELECT 1`` took the write lock, waited behind any
     writer, and a check timed out reported the database down while it was only busy.
     """
-    async with _autocommit_engine(get_engine()).connect() as connection:
+    if engine is None or engine is _engine:
+        engine = _autocommit_engine(get_engine())
+    else:
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
         yield connection
 
 

@@ -24,6 +24,7 @@ from models.base import utcnow
 from models.document import DocumentSource
 from models.run import RunStatus, StepStatus
 from models.tables import RUNS, STEPS, VERSIONS, WORKFLOWS
+from services.db import open_read_connection
 from services.workflows.run_writes import RunEnd, RunEndRecorded
 from services.workflows.step_writer import step_writer_for
 
@@ -189,7 +190,9 @@ class RunStore:
     async def runs_to_recover(self, *, queued_older_than: float, limit: int = 500) -> list[tuple[uuid.UUID, int]]:
         """Queued runs that sat longer than expected and running runs whose lease expired, with their claims."""
         now = utcnow()
-        async with self.engine.connect() as conn:
+        # Autocommit: on SQLite a transaction is BEGIN IMMEDIATE, and this sweep, every few seconds,
+        # took the write lock from the runs it looks after.
+        async with open_read_connection(self.engine) as conn:
             rows = await conn.execute(
                 select(RUNS.c.id, RUNS.c.claims).where(or_(
                     and_(RUNS.c.status == RunStatus.QUEUED.value,
