@@ -218,14 +218,15 @@ def get_engine() -> AsyncEngine:
 
 
 def _autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
-    """Connections that are always in autocommit mode: on PostgreSQL a pool of their own.
+    """``engine``'s connections in autocommit mode: for the process-wide PostgreSQL engine, a pool of their own.
 
     Read sessions and statement connections share it. Switching a pooled connection to autocommit
     at checkout and back at checkin cost about 0.1 ms of CPU, as much as the checkout itself; these
-    never switch. SQLite shares the one engine (a switch there costs nothing measurable).
+    never switch. SQLite shares the one engine (a switch there costs nothing measurable), and so does
+    any other engine (a test's, a worker's own).
     """
     global _autocommit
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" or engine is not _engine:
         return engine.execution_options(isolation_level="AUTOCOMMIT")
     if _autocommit is None:
         _autocommit = create_engine_for(get_settings().resolved_database_url, isolation_level="AUTOCOMMIT")
@@ -263,14 +264,8 @@ async def open_read_session() -> AsyncIterator[AsyncSession]:
             await asyncio.shield(session.close())  # as AsyncSession's own exit: a cancelled request still closes it
 
 
-def _read_pool(session: AsyncSession) -> ReadPool | None:
-    """The held connections a read of ``session`` takes (``services.read_pool``): on PostgreSQL, for a read
-    session that holds no connection of its own yet. One pool per event loop, created on first use."""
-    if not session.info.get(_READ_ONLY) or session.in_transaction():
-        return None
-    engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        return None
+def _read_pool(engine: AsyncEngine) -> ReadPool:
+    """This event loop's held PostgreSQL connections for reads (``services.read_pool``), created on first use."""
     loop = asyncio.get_running_loop()
     pool = _read_pools.get(loop)
     if pool is None:
@@ -303,18 +298,18 @@ async def reading(session: AsyncSession) -> AsyncIterator[ReadSource]:
     greenlet. The driver's errors come out as SQLAlchemy's, a lost connection's with
     ``connection_invalidated`` set, so callers and error handlers see what SQLAlchemy would raise.
     """
-    pool = _read_pool(session)
-    if pool is not None:
+    if session.info.get(_READ_ONLY) and not session.in_transaction():
+        engine = get_engine()
+        if engine.dialect.name != "postgresql":
+            async with open_read_connection() as connection:
+                yield connection
+            return
         held: psycopg.AsyncConnection | None = None
         try:
-            async with pool.connection() as held:
+            async with _read_pool(engine).connection() as held:
                 yield held
         except psycopg.Error as error:
-            raise _as_sqlalchemy_error(error, lost=lost_its_server(held)) from error
-        return
-    if session.info.get(_READ_ONLY) and not session.in_transaction():
-        async with open_read_connection() as connection:
-            yield connection
+            raise as_sqlalchemy_error(error, lost=lost_its_server(held)) from error
         return
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
@@ -328,12 +323,13 @@ async def reading(session: AsyncSession) -> AsyncIterator[ReadSource]:
         lost = lost_its_server(driver)
         if lost:
             await connection.invalidate(error)
-        raise _as_sqlalchemy_error(error, lost=lost) from error
+        raise as_sqlalchemy_error(error, lost=lost) from error
 
 
-def _as_sqlalchemy_error(error: psycopg.Error, *, lost: bool) -> exc.StatementError:
-    """The error SQLAlchemy raises for ``error`` (an ``OperationalError`` for a lost server, and so on)."""
-    return exc.DBAPIError.instance(None, None, error, psycopg.Error, hide_parameters=True,
+def as_sqlalchemy_error(error: psycopg.Error, *, lost: bool, statement: str | None = None) -> exc.StatementError:
+    """The error SQLAlchemy raises for a driver's ``error`` on code that talks to psycopg directly (an
+    ``OperationalError`` for a lost server, and so on), ``connection_invalidated`` when ``lost``."""
+    return exc.DBAPIError.instance(statement, None, error, psycopg.Error, hide_parameters=True,
                                    connection_invalidated=lost)
 
 
@@ -375,11 +371,7 @@ async def open_read_connection(engine: AsyncEngine | None = None) -> AsyncIterat
     is ``BEGIN IMMEDIATE``: a health check's ``SELECT 1`` took the write lock, waited behind any
     writer, and a check timed out reported the database down while it was only busy.
     """
-    if engine is None or engine is _engine:
-        engine = _autocommit_engine(get_engine())
-    else:
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
+    async with _autocommit_engine(engine or get_engine()).connect() as connection:
         yield connection
 
 
@@ -393,7 +385,7 @@ async def open_report_connection(engine: AsyncEngine | None = None) -> AsyncIter
     """
     engine = engine or get_engine()
     if engine.dialect.name == "sqlite":
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine = _autocommit_engine(engine)
     async with engine.connect() as connection:
         yield connection
 

@@ -27,6 +27,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -35,7 +36,7 @@ from sqlalchemy import exc
 Connect = Callable[[], Awaitable[psycopg.AsyncConnection]]
 
 
-def lost_its_server(connection: psycopg.AsyncConnection | None) -> bool:
+def lost_its_server(connection: psycopg.BaseConnection[Any] | None) -> bool:
     """Whether a connection that raised is gone (closed, or broken by the server or the network)."""
     return connection is None or connection.closed or connection.broken
 

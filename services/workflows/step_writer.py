@@ -23,16 +23,17 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import Connection, Engine, Insert
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.db import create_sync_engine_for
+from services.db import as_sqlalchemy_error, create_sync_engine_for
 from services.documents.run_outputs import save_output_documents
 from services.precompiled import Precompiled
+from services.read_pool import lost_its_server
 from services.workflows.run_writes import (
     STEP_COLUMNS,
     RunEnd,
@@ -115,7 +116,7 @@ class StepWriter:
             try:
                 row = driver.execute(statement.claim.sql, statement.claim.parameters(parameters)).fetchone()
             except psycopg.Error as exc:
-                raise self._database_error(exc, statement.claim.sql, driver) from exc
+                raise as_sqlalchemy_error(exc, statement=statement.claim.sql, lost=lost_its_server(driver)) from exc
             return tuple(row) if row is not None else None
 
         return await loop.run_in_executor(self._thread, self._on_connection, claim_on)
@@ -156,12 +157,6 @@ class StepWriter:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
-
-    def _database_error(self, exc: psycopg.Error, sql: str, driver: Any) -> StatementError:
-        """The exception SQLAlchemy would have raised for ``exc``, telling whether the connection broke."""
-        dialect = self._engine.dialect
-        broken = dialect.is_disconnect(cast(Any, exc), driver, None)
-        return DBAPIError.instance(sql, None, exc, psycopg.Error, dialect=dialect, connection_invalidated=broken)
 
     def _commit_on(self, connection: Connection, batch: list[_Write]) -> list[RunEndRecorded]:
         """What each ``end`` of the batch found, in order."""
@@ -217,7 +212,7 @@ class StepWriter:
                     end_cursor.execute(sql, statements.end.parameters(end.parameters()))
             rows_found = [end_cursor.fetchone() for end_cursor in end_cursors]
         except psycopg.Error as exc:
-            raise self._database_error(exc, sql, driver) from exc
+            raise as_sqlalchemy_error(exc, statement=sql, lost=lost_its_server(driver)) from exc
         return [RunEndRecorded(ours=row is not None, listened=bool(row[2]) if row is not None else False)
                 for row in rows_found]
 
