@@ -10,6 +10,7 @@ from components.flow import flow
 from components.forms import form_alert
 from components.layout import protected_page
 from components.step_log import step_log
+from components.top_layer import dialog_content
 from state.builder import BuilderState, VersionRow
 from state.builder_runs import BuilderRunState
 from state.node_forms import FormField
@@ -171,7 +172,7 @@ def _run_document_upload() -> rx.Component:
 
 
 def _run_dialog() -> rx.Component:
-    return rx.dialog.root(rx.dialog.content(
+    return rx.dialog.root(dialog_content(
         rx.dialog.title("Run this workflow"),
         rx.dialog.description("The saved version runs with these inputs.", size="2"),
         rx.form(rx.vstack(

@@ -10,6 +10,7 @@ from components.cards import empty_state
 from components.forms import form_alert
 from components.layout import protected_page
 from components.pager import pager
+from components.top_layer import dialog_content
 from state.workflows import STATUS_CHOICES, TemplateCard, WorkflowRowView, WorkflowsState
 
 S = WorkflowsState
@@ -32,7 +33,7 @@ def _template_card(template: TemplateCard) -> rx.Component:
 def _create_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.trigger(rx.button(rx.icon("plus", size=14), "New workflow")),
-        rx.dialog.content(
+        dialog_content(
             rx.dialog.title("New workflow"),
             rx.form(rx.hstack(
                 rx.input(name="name", placeholder="Name, e.g. Release notes", aria_label="Workflow name",
