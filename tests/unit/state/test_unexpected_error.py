@@ -1,4 +1,5 @@
-"""The app's backend exception handler: a sentence by kind of failure, logged under the reference it shows."""
+"""The app's backend exception handler: a sentence by kind of failure, logged under the reference it shows;
+and what a browser reports of a page that failed there, logged within bounds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from state.unexpected_error import UnexpectedErrorState, page_event_failed
+from state.unexpected_error import UnexpectedErrorState, log_browser_failure, page_event_failed
 
 
 def _arguments(spec: object) -> dict[str, object]:
@@ -40,3 +41,12 @@ def test_a_bug_is_logged_with_its_traceback_under_the_reference_the_banner_shows
     assert record.getMessage() == f"a page event failed (reference {reference})"
     assert record.exc_info is not None and record.exc_info[0] is KeyError
     assert _arguments(page_event_failed(exc))["reference"] != reference  # each failure has a reference of its own
+
+
+def test_a_browser_report_is_logged_cut_to_a_bounded_size(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="state.unexpected_error"):
+        log_browser_failure("TypeError: x is null" + "e" * 10_000, "at Canvas" + "s" * 10_000)
+    [record] = caplog.records
+    error, stack = record.getMessage().removeprefix("a page failed in the browser: ").split("\n")
+    assert error.startswith("TypeError: x is null") and len(error) == 4000
+    assert stack.startswith("at Canvas") and len(stack) == 4000
