@@ -18,6 +18,10 @@ asyncio processes on uvloop, spreading connections over the replicas.
 
 PostgreSQL is a temporary database on 127.0.0.1:5432; Redis is a throwaway redis-server.
 
+The headline ``api_reads_*`` lines report the reads of 1 or 2 replicas (``api_reads_replicas``): the
+one that served more among those whose p99 stayed under 50 ms, or the one that served more when
+neither did. The target they answer is a throughput within a latency bound.
+
     .venv/bin/python bench/load.py --seconds 10
 """
 
@@ -49,6 +53,7 @@ from tests.worker_forks import WorkerForks, stop_worker  # noqa: E402
 
 PASSWORD = "amber-falcon-lantern-42"
 JWT_SECRET = "bench-load-secret-0123456789abcdefghijklmnop"
+READ_P99_BOUND_MS = 50.0  # the reads target: ≥ 2,000 req/s at 50 clients with p99 under this
 
 
 def server_command(server: str, app: str, port: int, *, factory: bool) -> list[str]:
@@ -198,6 +203,16 @@ def run_counts(database_url: str) -> tuple[int, int, float | None, float | None]
     return int(row[0]), int(row[1]), row[2] and float(row[2]), row[3] and float(row[3])
 
 
+def headline_reads(one: dict[str, float], two: dict[str, float]) -> tuple[int, dict[str, float]]:
+    """The reads the headline reports, and on how many replicas: the target is a throughput within a
+    latency bound, so the most reads a second among the runs whose p99 held the bound; when neither
+    held it, the run that served more."""
+    runs = {1: one, 2: two}
+    within = {n: run for n, run in runs.items() if run["p99_ms"] < READ_P99_BOUND_MS} or runs
+    best = max(within, key=lambda n: within[n]["rps"])
+    return best, within[best]
+
+
 def show(label: str, figures: dict[str, float]) -> None:
     print(f"{label:<38} {figures['rps']:>9.0f} req/s  p50 {figures['p50_ms']:6.1f} ms  p95 {figures['p95_ms']:6.1f} ms"
           f"  p99 {figures['p99_ms']:6.1f} ms  errors {figures['errors']:.0f}", flush=True)
@@ -265,12 +280,13 @@ async def bench(args: argparse.Namespace, database_url: str, redis_url: str, log
     finally:
         client.close()
 
-    reads = results["reads x2"] if results["reads x2"]["rps"] > results["reads x1"]["rps"] else results["reads x1"]
+    replicas, reads = headline_reads(results["reads x1"], results["reads x2"])
     flow = results["flows x2"] if results["flows x2"]["rps"] > results["flows x1"]["rps"] else results["flows x1"]
     errors = sum(r["errors"] for r in results.values()) + accepted["errors"] + (total - done)
     print(f"bare_rps={results['bare x1']['rps']:.0f}")
     print(f"api_reads_rps={reads['rps']:.0f}")
     print(f"api_reads_p99_ms={reads['p99_ms']:.1f}")
+    print(f"api_reads_replicas={replicas}")
     print(f"api_stack_ratio_vs_bare={results['bare x1']['rps'] / max(results['reads x1']['rps'], 1e-9):.2f}")
     print(f"api_flow_rps={flow['rps']:.0f}")
     print(f"api_flow_p99_ms={flow['p99_ms']:.1f}")
