@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import create_engine_for
 
-SLOW_READ = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) "
+# About 2 s here (2,000,000 rows took 0.33 s: on a fast day it ended before the cancel came).
+SLOW_READ = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000) "
              "SELECT count(*) FROM c")
 
 
@@ -41,17 +42,21 @@ async def test_a_writer_cancelled_mid_statement_leaves_the_database_writable(tmp
         async with engine.begin() as conn:
             await conn.execute(text("CREATE TABLE notes (body TEXT)"))
 
+        slow_read_started = asyncio.Event()
+
         async def writer() -> None:
             try:
                 async with AsyncSession(engine) as session:
                     await session.execute(text("INSERT INTO notes VALUES ('half-written')"))  # BEGIN IMMEDIATE
+                    slow_read_started.set()
                     await session.execute(text(SLOW_READ))
             except BaseException as exc:
                 kept.append(exc)
                 raise
 
         task = asyncio.create_task(writer())
-        await asyncio.sleep(0.3)  # inside the slow statement, holding the write lock
+        await slow_read_started.wait()
+        await asyncio.sleep(0.2)  # inside the slow statement, holding the write lock
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         assert kept and isinstance(kept[0], asyncio.CancelledError)
