@@ -13,8 +13,18 @@ CANCELLABLE = frozenset({RunStatus.QUEUED.value, RunStatus.RUNNING.value, RunSta
 FINISHED = frozenset(s.value for s in RunStatus if s.finished)
 
 
-def seconds_text(duration_ms: float | None) -> str:
-    return "" if duration_ms is None else f"{duration_ms / 1000:.1f} s"
+def duration_text(duration_ms: float | None) -> str:
+    """A run's or step's duration as people read one: "<1 ms", "340 ms", "1.5 s", "2 min 05 s"."""
+    if duration_ms is None:
+        return ""
+    if duration_ms < 0.5:
+        return "<1 ms"
+    if duration_ms < 999.5:
+        return f"{duration_ms:.0f} ms"
+    if duration_ms < 59_950:
+        return f"{duration_ms / 1000:.1f} s"
+    minutes, seconds = divmod(round(duration_ms / 1000), 60)
+    return f"{minutes} min {seconds:02d} s"
 
 
 def step_view(step: StepPublic) -> dict[str, str]:
@@ -23,7 +33,7 @@ def step_view(step: StepPublic) -> dict[str, str]:
     return {"node_id": step.node_id, "node_type": step.node_type, "status": step.status.value,
             "content": str(output.get("content", "")), "tokens": str(step.tokens),
             "cost": f"${step.cost:.4f}", "attempts": str(step.attempt), "error": step.error or "",
-            "duration": seconds_text(step.duration_ms), "input": _pretty(step.input),
+            "duration": duration_text(step.duration_ms), "input": _pretty(step.input),
             "started": step.started_at.strftime("%H:%M:%S") if step.started_at else "",
             "logs": log_text(step.logs)}
 
@@ -50,7 +60,7 @@ def badge(status: str, duration_ms: float | None, error: str | None = None) -> d
         return {"status": status, "text": short, "title": error}
     if status == "retrying" and error:
         return {"status": status, "text": "", "title": f"retrying after: {error}"}
-    return {"status": status, "text": seconds_text(duration_ms) if status == "succeeded" else ""}
+    return {"status": status, "text": duration_text(duration_ms) if status == "succeeded" else ""}
 
 
 def started_nodes(graph: dict[str, Any], settled: dict[str, str]) -> list[str]:

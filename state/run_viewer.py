@@ -29,7 +29,7 @@ from services.workflows.events import get_event_bus
 from state.auth import AuthState
 from state.errors import form_message
 from state.paging import PagedList
-from state.run_format import ACTIVE, seconds_text, step_view
+from state.run_format import ACTIVE, duration_text, step_view
 
 _QUIET_SECONDS = 2.0  # with no event for this long, the report is read again (a message lost in transit)
 _WATCH_LIMIT_SECONDS = 15 * 60
@@ -147,7 +147,7 @@ class RunViewerState(AuthState):
         run = found.run
         self.workflow_id, self.status, self.trigger = run.workflow_id, run.status.value, run.trigger.value
         self.run_error = run.error or ""
-        self.summary = (f"version {run.version} · {seconds_text(run.duration_ms) or 'not finished'} · "
+        self.summary = (f"version {run.version} · {duration_text(run.duration_ms) or 'not finished'} · "
                         f"{run.total_tokens} tokens · ${run.total_cost:.4f}"
                         + (f" · re-run from {run.from_node}" if run.from_node else ""))
         recorded = {step.node_id for step in run.steps}
@@ -247,7 +247,8 @@ class RunListState(PagedList, AuthState):
             return
         self.workflow_name, self.total, self.loaded = workflow.name, found.count, True
         self.rows = [RunRow(id=str(r.id), status=r.status.value, trigger=r.trigger.value,
-                            created_at=r.created_at.strftime("%Y-%m-%d %H:%M:%S"), duration=seconds_text(r.duration_ms),
+                            created_at=r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                            duration=duration_text(r.duration_ms),
                             tokens=r.total_tokens, cost=f"${r.total_cost:.4f}",
                             note=f"from {r.from_node}" if r.from_node else ("retry" if r.retry_of else ""))
                      for r in found.data]

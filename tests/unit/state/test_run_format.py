@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.run import StepLogLine
-from state.run_format import BADGE_ERROR_CHARS, badge, log_text, started_nodes
+from state.run_format import BADGE_ERROR_CHARS, badge, duration_text, log_text, started_nodes
 
 
 def test_a_failed_badge_shows_its_error_cut_short_and_whole_in_the_tooltip() -> None:
@@ -31,3 +31,11 @@ def test_nodes_whose_inputs_all_finished_are_taken_as_running() -> None:
     assert started_nodes(graph, {}) == ["a"]
     assert started_nodes(graph, {"a": "succeeded"}) == ["b", "d"]
     assert started_nodes(graph, {"a": "succeeded", "b": "failed", "d": "skipped"}) == []
+
+
+def test_durations_read_in_the_unit_that_suits_them() -> None:
+    assert [duration_text(ms) for ms in (None, 0.2, 2.4, 340.0, 999.4, 999.6, 1500.0, 59_940.0, 59_960.0,
+                                         125_000.0, 3_600_000.0)] == [
+        "", "<1 ms", "2 ms", "340 ms", "999 ms", "1.0 s", "1.5 s", "59.9 s", "1 min 00 s", "2 min 05 s",
+        "60 min 00 s"]
+    assert badge("succeeded", 2.4)["text"] == "2 ms"  # a quick step's badge no longer reads "0.0 s"
