@@ -50,6 +50,7 @@ class Flow(rx.Component):
     read_only: rx.Var[bool]
     snap_to_grid: rx.Var[bool]
     fit_view: rx.Var[bool]
+    color_mode: rx.Var[str]  # "light" or "dark": the canvas, its controls and minimap follow the app's theme
 
     on_nodes_change: rx.EventHandler[passthrough_event_spec(JsonList)]
     on_edges_change: rx.EventHandler[passthrough_event_spec(JsonList)]

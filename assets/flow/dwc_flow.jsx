@@ -153,11 +153,12 @@ function useShortcuts(readOnly, call) {
 const FIT_VIEW_OPTIONS = { padding: 0.2, maxZoom: 1 };
 const PRO_OPTIONS = { hideAttribution: true };
 const DELETE_KEYS = ["Backspace", "Delete"];
-const FRAME_STYLE = { width: "100%", height: "100%", contain: "strict" };
+// Edges in the theme's mid grey: React Flow's own dark-mode grey is barely visible on a dark page.
+const FRAME_STYLE = { width: "100%", height: "100%", contain: "strict", "--xy-edge-stroke": "var(--gray-9)" };
 const miniMapColour = (node) => (node.data && node.data.colour) || "#94a3b8";
 
 export function DwcFlow(props) {
-  const { nodes: serverNodes, edges: serverEdges, statuses, readOnly, snapToGrid, fitView } = props;
+  const { nodes: serverNodes, edges: serverEdges, statuses, readOnly, snapToGrid, fitView, colorMode } = props;
   // Reflex hands new handler functions on every render of the page; the canvas calls the latest
   // through this ref, so its own callbacks stay stable and a page update (say, the side panel
   // filling in) does not re-render React Flow and its nodes.
@@ -238,12 +239,12 @@ export function DwcFlow(props) {
         nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
         deleteKeyCode={readOnly ? null : DELETE_KEYS}
         snapToGrid={snapToGrid} snapGrid={SNAP} fitView={fitView} fitViewOptions={FIT_VIEW_OPTIONS}
-        minZoom={0.1} proOptions={PRO_OPTIONS}>
+        minZoom={0.1} proOptions={PRO_OPTIONS} colorMode={colorMode || "light"}>
         <Background variant="dots" gap={20} size={1} />
         <MiniMap pannable zoomable nodeColor={miniMapColour} />
         <Controls showInteractive={!readOnly} />
       </ReactFlow>
     </div>
-  ), [shown, edges, readOnly, snapToGrid, fitView, initialised, nodesChanged, edgesChanged, connected, nodeClicked,
+  ), [shown, edges, readOnly, snapToGrid, fitView, colorMode, initialised, nodesChanged, edgesChanged, connected, nodeClicked,
     paneClicked, selectionChanged, dragStopped, dropped, draggedOver]);
 }

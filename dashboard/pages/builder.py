@@ -148,7 +148,8 @@ def _side_panel() -> rx.Component:
 def _canvas() -> rx.Component:
     return rx.box(
         flow(nodes=S.nodes, edges=S.edges, statuses=R.badges, read_only=~S.can_edit, snap_to_grid=True,
-             fit_view=True, on_nodes_change=S.nodes_changed, on_edges_change=S.edges_changed,
+             fit_view=True, color_mode=rx.color_mode_cond("light", "dark"), on_nodes_change=S.nodes_changed,
+             on_edges_change=S.edges_changed,
              on_node_drag_stop=S.nodes_moved, on_connect=S.connect, on_drop_node=S.drop_node,
              on_node_click=S.select_node, on_pane_click=S.clear_selection,
              on_selection_change=S.selection_changed, on_undo=S.undo, on_redo=S.redo, on_save=S.save),

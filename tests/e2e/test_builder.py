@@ -1,6 +1,6 @@
 """The workflow builder in real Chromium: a template becomes a workflow; a node is dragged in from the palette,
 wired by dragging a handle, configured in the side panel and saved as version 2; a run's badges turn green live
-and a node's output opens; a viewer gets a read-only canvas."""
+and a node's output opens; a viewer gets a read-only canvas; the canvas follows the light or dark theme."""
 
 from __future__ import annotations
 
@@ -112,3 +112,13 @@ def test_viewer_gets_a_read_only_canvas(page: Page, blog_workflow: str, app_url:
     expect(page.get_by_role("button", name="Run")).to_have_count(0)
     _node(page, "draft").click()
     expect(page.get_by_role("region", name="Node settings").locator("#field-prompt")).to_be_disabled()
+
+
+def test_the_canvas_follows_the_apps_light_or_dark_theme(page: Page, blog_workflow: str) -> None:
+    canvas = page.locator(".react-flow")
+    expect(canvas).to_have_class(re.compile(r"\blight\b"))
+    page.emulate_media(color_scheme="dark")  # the app follows the system's scheme until a user picks one
+    expect(canvas).to_have_class(re.compile(r"\bdark\b"))
+    controls = page.locator(".react-flow__controls-button").first
+    assert controls.evaluate("b => getComputedStyle(b).backgroundColor") != "rgb(255, 255, 255)"
+    page.screenshot(path=str(artifacts_dir() / "builder-dark.png"))
