@@ -116,7 +116,8 @@ def shell(title: str, content: rx.Component) -> rx.Component:
             sidebar(),
             rx.vstack(header(title),
                       rx.el.main(content, padding=["16px", "16px", "32px"], width="100%", max_width="1200px"),
-                      spacing="0", width="100%", min_height="100vh"),
+                      # min_width 0: a wide table scrolls in its own box instead of widening the page
+                      spacing="0", width="100%", min_width="0", min_height="100vh"),
             spacing="0", width="100%", align="start",
         ),
         loading_screen(),
