@@ -80,7 +80,7 @@ def timeline(report: RunReport) -> go.Figure:
             marker_color=STATUS_COLOURS.get(step.status.value, "#64748b"), showlegend=False,
             hovertemplate=f"{step.node_id} ({step.node_type})<br>{step.status.value}<br>"
                           f"start +{start:.0f} ms<br>{duration:.0f} ms<extra></extra>"))
-    figure.update_layout(barmode="overlay", height=max(180, 44 * len(steps) + 80),
+    figure.update_layout(barmode="overlay", height=max(180, 44 * len(steps) + 80), autosize=True,
                          margin={"l": 10, "r": 10, "t": 10, "b": 40}, xaxis_title="milliseconds since the run started",
                          yaxis={"autorange": "reversed", "automargin": True}, paper_bgcolor="rgba(0,0,0,0)",
                          plot_bgcolor="rgba(0,0,0,0)")

@@ -7,6 +7,7 @@ import reflex as rx
 
 from components.ai import hint_text
 from components.cards import empty_state
+from components.charts import PLOT_CONFIG
 from components.documents import safe_markdown
 from components.forms import form_alert
 from components.layout import protected_page
@@ -127,8 +128,9 @@ def run_viewer() -> rx.Component:
                 rx.link("Open in the builder", href="/workflows/" + V.workflow_id.to_string(), size="2"),
                 wrap="wrap", align="center", width="100%", spacing="3"),
             form_alert(V.run_error),
-            _section("Timeline", rx.cond(V.steps.length() > 0, rx.box(rx.plotly.strict(data=V.chart), id="run-timeline",
-                                                                      width="100%"),
+            _section("Timeline", rx.cond(V.steps.length() > 0,
+                                         rx.box(rx.plotly.strict(data=V.chart, config=PLOT_CONFIG, width="100%"),
+                                                id="run-timeline", width="100%"),
                                          hint_text("The timeline appears once a step has started.")),
                      label="Timeline"),
             _steps(), _documents(), _diff(),

@@ -53,6 +53,9 @@ def test_rerun_from_a_node_then_read_the_run_and_its_diff(page: Page, app_url: s
     expect(page.get_by_text("re-run from draft")).to_be_visible()
     expect(page.locator("#run-timeline .main-svg").first).to_be_attached(timeout=30_000)  # Plotly drew its SVG
     expect(page.locator("#run-timeline g.point, #run-timeline .bars path")).not_to_have_count(0)
+    widths = page.locator("#run-timeline").evaluate(
+        "box => [box.querySelector('.main-svg').getBoundingClientRect().width, box.getBoundingClientRect().width]")
+    assert widths[0] >= 0.95 * widths[1], f"the timeline fills its section's width: {widths}"
 
     # The beavers run against the otters run before it: one line removed, one added.
     page.goto(beavers_run)
