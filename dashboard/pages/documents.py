@@ -7,6 +7,7 @@ import reflex as rx
 from reflex.event import parse_args_spec, passthrough_event_spec
 
 from components.cards import empty_state
+from components.documents import PROSE_STYLE
 from components.forms import form_alert
 from components.layout import protected_page
 from components.pager import pager
@@ -136,7 +137,7 @@ def _preview() -> rx.Component:
         rx.tabs.root(
             rx.tabs.list(rx.tabs.trigger("Preview", value="preview"), rx.tabs.trigger("Versions", value="versions")),
             rx.tabs.content(rx.box(rx.html(S.preview_html), class_name="document-preview", padding_top="12px",
-                                   role="region", aria_label="Document preview"), value="preview"),
+                                   role="region", aria_label="Document preview", style=PROSE_STYLE), value="preview"),
             rx.tabs.content(rx.vstack(
                 rx.hstack(rx.select.root(rx.select.trigger(placeholder="From version", aria_label="From version"),
                                          rx.select.content(rx.foreach(S.versions, _version_option)),

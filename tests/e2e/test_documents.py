@@ -54,6 +54,9 @@ def test_uploads_extract_search_and_hostile_content_never_runs(page: Page) -> No
         page.get_by_role("link", name=title, exact=True).click()
         preview = page.get_by_role("region", name="Document preview")
         expect(preview.get_by_role("heading", name=heading)).to_be_visible()
+        scale = preview.get_by_role("heading", name=heading).evaluate(
+            "h => parseFloat(getComputedStyle(h).fontSize) / parseFloat(getComputedStyle(h.parentElement).fontSize)")
+        assert scale >= 1.3, f"the heading reads as a heading, not body text (font size times {scale})"
         expect(preview.locator("script, iframe, svg, [onerror], [onload], [ontoggle]")).to_have_count(0)
         for link in preview.get_by_role("link").all():
             assert not (link.get_attribute("href") or "").lower().startswith("javascript")
