@@ -40,6 +40,7 @@ def _effective(rules: list[PreferenceRule], category: str, channel: str) -> bool
 
 class PreferencesState(AuthState):
     pref_channels: list[str] = []
+    channel_names: dict[str, str] = {}  # a channel's id → the name people know it by ("sms" → "SMS (Twilio)")
     pref_categories: list[str] = []
     cells: dict[str, bool] = {}
     digest_channels: dict[str, bool] = {}
@@ -96,7 +97,9 @@ class PreferencesState(AuthState):
     @rx.event
     async def load(self) -> None:
         self.pref_error = self.pref_notice = ""
-        self.pref_channels = [info.name for info in channel_infos()]
+        infos = channel_infos()
+        self.pref_channels = [info.name for info in infos]
+        self.channel_names = {info.name: info.display_name for info in infos}
         try:
             async with open_read_session() as session:
                 user = await self._signed_in_user(session)

@@ -168,11 +168,12 @@ def test_the_preferences_form_saves_opt_outs_and_quiet_hours(page: Page, app_url
     sign_in(page, member, PASSWORD)
     page.goto("/inbox")
     page.get_by_role("tab", name="Preferences").click()
-    email_for_general = page.get_by_role("checkbox", name="general on email", exact=True)
+    expect(page.get_by_role("columnheader", name="SMS (Twilio)", exact=True)).to_be_visible()  # not "sms"
+    email_for_general = page.get_by_role("checkbox", name="general on Email", exact=True)
     expect(email_for_general).to_be_checked()
     email_for_general.click()
     expect(email_for_general).not_to_be_checked()
-    page.get_by_role("checkbox", name="All categories on sms", exact=True).click()
+    page.get_by_role("checkbox", name="All categories on SMS (Twilio)", exact=True).click()
     page.get_by_text("Quiet hours", exact=True).click()
     page.get_by_label("From").fill("21:30")
     page.get_by_label("Until").fill("06:45")
@@ -190,9 +191,9 @@ def test_the_preferences_form_saves_opt_outs_and_quiet_hours(page: Page, app_url
 
     page.reload()
     page.get_by_role("tab", name="Preferences").click()
-    expect(page.get_by_role("checkbox", name="general on email", exact=True)).not_to_be_checked()
-    expect(page.get_by_role("checkbox", name="general on sms", exact=True)).not_to_be_checked()
-    expect(page.get_by_role("checkbox", name="general on slack", exact=True)).to_be_checked()
+    expect(page.get_by_role("checkbox", name="general on Email", exact=True)).not_to_be_checked()
+    expect(page.get_by_role("checkbox", name="general on SMS (Twilio)", exact=True)).not_to_be_checked()
+    expect(page.get_by_role("checkbox", name="general on Slack", exact=True)).to_be_checked()
 
 
 def test_the_preferences_form_turns_the_digest_on_per_channel(page: Page, app_url: str) -> None:
@@ -200,8 +201,8 @@ def test_the_preferences_form_turns_the_digest_on_per_channel(page: Page, app_ur
     sign_in(page, member, PASSWORD)
     page.goto("/inbox")
     page.get_by_role("tab", name="Preferences").click()
-    page.get_by_role("checkbox", name="general on email", exact=True).click()  # a category rule on email too
-    digest_email = page.get_by_role("switch", name="Digest on email", exact=True)
+    page.get_by_role("checkbox", name="general on Email", exact=True).click()  # a category rule on email too
+    digest_email = page.get_by_role("switch", name="Digest on Email", exact=True)
     expect(digest_email).not_to_be_checked()
     digest_email.click()
     page.get_by_role("button", name="Save preferences").click()
@@ -217,9 +218,9 @@ def test_the_preferences_form_turns_the_digest_on_per_channel(page: Page, app_ur
 
     page.reload()
     page.get_by_role("tab", name="Preferences").click()
-    expect(page.get_by_role("switch", name="Digest on email", exact=True)).to_be_checked()
-    expect(page.get_by_role("switch", name="Digest on sms", exact=True)).not_to_be_checked()
-    page.get_by_role("switch", name="Digest on email", exact=True).click()
+    expect(page.get_by_role("switch", name="Digest on Email", exact=True)).to_be_checked()
+    expect(page.get_by_role("switch", name="Digest on SMS (Twilio)", exact=True)).not_to_be_checked()
+    page.get_by_role("switch", name="Digest on Email", exact=True).click()
     page.get_by_role("button", name="Save preferences").click()
     expect(page.get_by_role("status")).to_contain_text("Preferences saved")
     saved = httpx.get(f"{app_url}{API}/advanced/notifications/preferences", timeout=30,
