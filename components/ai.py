@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.documents import safe_markdown
+
 # Ctrl+Enter (Cmd+Enter on a Mac) submits the form around a textarea; plain Enter adds a line.
 CTRL_ENTER_SUBMITS = rx.Var(
     "((e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) "
@@ -56,11 +58,17 @@ def keyword_chips(keywords: rx.Var[list[str]]) -> rx.Component:
 
 
 def answer_box(text: rx.Var[str], busy: rx.Var[bool], empty: str) -> rx.Component:
-    """The streamed answer, kept as written (white space and Markdown marks shown as they are)."""
+    """The streamed answer, rendered as Markdown (raw HTML stays text), or as written under "Markdown"."""
     return rx.box(
         rx.cond(
             text != "",
-            rx.text(text, white_space="pre-wrap", font_family="var(--code-font-family)", size="2"),
+            rx.tabs.root(
+                rx.tabs.list(rx.tabs.trigger("Preview", value="preview"), rx.tabs.trigger("Markdown", value="raw"),
+                             size="1"),
+                rx.tabs.content(safe_markdown(text), value="preview", padding_top="8px"),
+                rx.tabs.content(rx.text(text, white_space="pre-wrap", font_family="var(--code-font-family)",
+                                        size="2"), value="raw", padding_top="8px"),
+                default_value="preview", width="100%"),
             rx.cond(busy, rx.hstack(rx.spinner(size="2"), hint_text("Waiting for the first words…"), align="center"),
                     hint_text(empty)),
         ),

@@ -65,10 +65,15 @@ def test_builtin_generation_fills_the_answer_and_history_reruns_from_cache(page:
     page.get_by_label("Value for topic").fill(f"solar panels {tag}")
     page.get_by_role("button", name="Generate").click()
 
-    # The builtin provider restates the filled-in prompt as the document's title, under its fixed header.
-    expect(_answer(page)).to_contain_text(f"# Write a launch note about solar panels {tag} for the team")
+    # The builtin provider restates the filled-in prompt as the document's title, under its fixed header;
+    # the answer shows rendered, and as written under "Markdown".
+    title = f"Write a launch note about solar panels {tag} for the team"
+    expect(_answer(page).get_by_role("heading", name=title)).to_be_visible()
     expect(_answer(page)).to_contain_text("Generated offline by the builtin provider")
-    expect(_answer(page)).to_contain_text("solar panels")
+    _answer(page).get_by_role("tab", name="Markdown").click()
+    expect(_answer(page)).to_contain_text(f"# {title}")
+    _answer(page).get_by_role("tab", name="Preview").click()
+    expect(_answer(page).get_by_role("heading", name=title)).to_be_visible()
     usage = page.locator("#ai-usage")
     expect(usage).to_contain_text("builtin · builtin-offline")
     expect(usage).to_contain_text(re.compile(r"\d+ tokens in · \d+ out · \$0\.0000 · \d+ ms"))
@@ -94,7 +99,7 @@ def test_ctrl_enter_in_the_prompt_generates(page: Page) -> None:
     prompt = page.get_by_label("Prompt", exact=True)
     prompt.fill(f"Summarise the meeting notes of week {tag}")
     prompt.press("Control+Enter")
-    expect(_answer(page)).to_contain_text(f"# Summarise the meeting notes of week {tag}")
+    expect(_answer(page).get_by_role("heading", name=f"Summarise the meeting notes of week {tag}")).to_be_visible()
     expect(page.locator("#ai-usage")).to_contain_text("builtin")
 
 
