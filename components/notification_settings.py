@@ -7,11 +7,12 @@ import reflex as rx
 from components.ai import hint_text, labelled
 from components.forms import form_alert
 from models.notification import ANY
-from state.notification_preferences import TIMEZONES, PreferencesState
+from state.notification_preferences import CHANNEL_NAMES, TIMEZONES, PreferencesState
 from state.notification_templates import TemplateRow, TemplatesState
 
 T = TemplatesState
 P = PreferencesState
+_CHANNEL_NAMES = rx.Var.create(CHANNEL_NAMES)
 
 
 def _field_error(name: str) -> rx.Component:
@@ -105,7 +106,7 @@ def _pref_cell(category: rx.Var[str], channel: rx.Var[str]) -> rx.Component:
     return rx.table.cell(rx.checkbox(
         checked=P.cells[category + "|" + channel],  # every cell has a key (the state fills the grid)
         on_change=lambda on: P.toggle_cell(category, channel, on),
-        aria_label=rx.cond(category == ANY, "All categories", category) + " on " + P.channel_names[channel]))
+        aria_label=rx.cond(category == ANY, "All categories", category) + " on " + _CHANNEL_NAMES[channel]))
 
 
 def _pref_row(category: rx.Var[str]) -> rx.Component:
@@ -138,8 +139,8 @@ def _quiet_hours() -> rx.Component:
 def _digest_switch(channel: rx.Var[str]) -> rx.Component:
     return rx.el.label(rx.hstack(
         rx.switch(checked=P.digest_channels[channel], on_change=lambda on: P.toggle_digest(channel, on),
-                  aria_label="Digest on " + P.channel_names[channel]),
-        rx.text(P.channel_names[channel], size="2"), align="center", spacing="2"))
+                  aria_label="Digest on " + _CHANNEL_NAMES[channel]),
+        rx.text(_CHANNEL_NAMES[channel], size="2"), align="center", spacing="2"))
 
 
 def _digest() -> rx.Component:
@@ -161,7 +162,7 @@ def preferences_tab() -> rx.Component:
             rx.table.header(rx.table.row(rx.table.column_header_cell("Category"),
                                          rx.foreach(P.pref_channels,
                                                     lambda channel: rx.table.column_header_cell(
-                                                        P.channel_names[channel])))),
+                                                        _CHANNEL_NAMES[channel])))),
             rx.table.body(rx.foreach(P.pref_categories, _pref_row)),
             variant="surface", size="1", aria_label="Channels per category",
         ), width="100%", overflow_x="auto"),

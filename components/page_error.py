@@ -12,21 +12,26 @@ the browser's light or dark colours.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import reflex as rx
 from reflex.components.base.error_boundary import ErrorBoundary
+from reflex.environment import auto_reload_cooldown
+from reflex.state import LAST_RELOADED_KEY, FrontendEventExceptionState
 from reflex.vars import FunctionStringVar, Var
 
-from state.unexpected_error import RELOAD_COOLDOWN_MS, UnexpectedErrorState
+from state.unexpected_error import UnexpectedErrorState
 
-# Reflex's own list (FrontendEventExceptionState.auto_reload_on_errors): Chrome, Safari, Firefox.
-_STALE_PAGE_ERRORS = (r"Cannot read properties of null|null is not an object|"
-                      r"can't access property \".*\" of null|can't access property \".*\", .* is null")
+# Reflex's own rule, run in the bundle: its list of a stale page's errors (Chrome, Safari, Firefox; the
+# patterns read the same in JavaScript), its cooldown (REFLEX_AUTO_RELOAD_COOLDOWN) and its storage key.
+_STALE_PAGE_ERRORS = "|".join(f"(?:{error.pattern})" for error in FrontendEventExceptionState.auto_reload_on_errors)
+_COOLDOWN_MS = auto_reload_cooldown() // timedelta(milliseconds=1)
 # Reflex calls it with the on_error spec's values first: the error's text ("name: message\nstack").
 _RELOAD_ONCE_IF_STALE: FunctionStringVar = FunctionStringVar.create(
     f"((text) => {{ if (!/{_STALE_PAGE_ERRORS}/.test(String(text))) return;"
-    " const last = parseInt(window.sessionStorage.getItem('dwc_reloaded_on_error')) || 0;"
-    f" if (Date.now() - last > {RELOAD_COOLDOWN_MS}) {{"
-    " window.sessionStorage.setItem('dwc_reloaded_on_error', String(Date.now())); window.location.reload(); } })")
+    f" const last = parseInt(window.sessionStorage.getItem('{LAST_RELOADED_KEY}')) || 0;"
+    f" if (Date.now() - last > {_COOLDOWN_MS}) {{"
+    f" window.sessionStorage.setItem('{LAST_RELOADED_KEY}', String(Date.now())); window.location.reload(); }} }})")
 _RELOAD: FunctionStringVar = FunctionStringVar.create("(() => window.location.reload())")
 _ERROR_TEXT = Var(_js_expr="(event_args.error.name + ': ' + event_args.error.message)", _var_type=str)
 

@@ -18,7 +18,7 @@ from models.notification import ANY
 from services import errors
 from services.db import open_read_session, open_session
 from services.notifications import preferences, ui_queries
-from services.notifications.lookup import channel_infos
+from services.notifications.lookup import channel_display_names, channel_infos
 from services.notifications.preferences import PreferenceRule, Preferences, QuietHours
 from state.auth import AuthState
 from state.errors import form_message
@@ -38,9 +38,12 @@ def _effective(rules: list[PreferenceRule], category: str, channel: str) -> bool
     return max(matching, key=lambda r: (r.category != ANY) * 2 + (r.channel != ANY)).enabled
 
 
+# Fixed by the channel registry, so the page carries it rather than every user's state.
+CHANNEL_NAMES = channel_display_names()
+
+
 class PreferencesState(AuthState):
     pref_channels: list[str] = []
-    channel_names: dict[str, str] = {}  # a channel's id → the name people know it by ("sms" → "SMS (Twilio)")
     pref_categories: list[str] = []
     cells: dict[str, bool] = {}
     digest_channels: dict[str, bool] = {}
@@ -97,9 +100,7 @@ class PreferencesState(AuthState):
     @rx.event
     async def load(self) -> None:
         self.pref_error = self.pref_notice = ""
-        infos = channel_infos()
-        self.pref_channels = [info.name for info in infos]
-        self.channel_names = {info.name: info.display_name for info in infos}
+        self.pref_channels = [info.name for info in channel_infos()]
         try:
             async with open_read_session() as session:
                 user = await self._signed_in_user(session)

@@ -19,8 +19,6 @@ from reflex.event import EventSpec
 from state.errors import unexpected_message
 
 log = logging.getLogger(__name__)
-# A page that failed with a stale page's error reloads itself at most once in this time.
-RELOAD_COOLDOWN_MS = 10_000
 _REPORT_CHARS = 4000  # of each text a browser reports
 
 

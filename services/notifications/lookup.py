@@ -15,6 +15,11 @@ def registry_channel(name: str) -> Channel:
     return registry.get_channel(name)
 
 
+def channel_display_names() -> dict[str, str]:
+    """Each channel's name → the name people know it by ("sms" → "SMS (Twilio)"), in registration order."""
+    return {name: channel.display_name for name, channel in registry.CHANNELS.items()}
+
+
 def channel_infos() -> list[ChannelInfo]:
     """Every channel with whether this deployment has configured it."""
     return registry.channel_infos()
